@@ -1,0 +1,1 @@
+"""Shared, ROS-free building blocks: configuration validation and camera geometry."""
