@@ -1,0 +1,133 @@
+"""Registration: bring thermal and depth images into the RGB camera (its pixels, its optical frame).
+
+Depth is forward-projected: every valid depth pixel is back-projected with the depth intrinsics, moved into
+the RGB frame with ``T_color_depth`` and projected with the RGB intrinsics; where several land on one pixel
+the nearest wins (z-buffer), and one-pixel cracks left by the splat are closed with a small min-filter.
+
+Thermal is backward-warped: every RGB pixel is lifted to 3D at its registered depth (or, where depth is
+missing, at a configured assumed distance), moved into the thermal frame with ``T_thermal_color`` and
+projected with the thermal intrinsics; the thermal image is sampled there bilinearly. Parallax between the
+cameras is then exact where depth exists and small elsewhere (a few cm baseline at metres of range).
+
+Intrinsics come from camera_info, extrinsics from /tf_static (``T_color_<camera>``); config only supplies
+fallbacks and thresholds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import cv2
+import numpy as np
+
+from tracker.common.config import param
+from tracker.common.geometry import CameraModel, Transform
+
+
+@dataclass(frozen=True)
+class RegistrationConfig:
+    assumed_distance_m: float = param(8.0, unit="m", gt=0.0,
+                                      doc="distance at which thermal pixels without depth are registered")
+    use_depth_for_thermal: bool = param(True, doc="warp thermal with per-pixel registered depth when present")
+    min_depth_m: float = param(0.1, unit="m", ge=0.0, doc="depth readings below this are treated as no data")
+    max_depth_m: float = param(60.0, unit="m", gt=0.0, doc="depth readings above this are treated as no data")
+    hole_fill_px: int = param(1, unit="px", ge=0, le=5,
+                              doc="radius of the min-filter that closes splatting cracks in registered depth")
+
+    def validate(self) -> None:
+        if self.max_depth_m <= self.min_depth_m:
+            raise ValueError(f"max_depth_m ({self.max_depth_m} m) must exceed min_depth_m ({self.min_depth_m} m)")
+
+
+def _same_camera(a: CameraModel, b: CameraModel, T: Transform) -> bool:
+    return (a.width == b.width and a.height == b.height and np.allclose(a.K, b.K)
+            and np.allclose(np.asarray(a.D), np.asarray(b.D)) and np.allclose(T.R, np.eye(3))
+            and np.allclose(T.t, 0.0))
+
+
+class Registrar:
+    """Registers thermal and depth images to the RGB camera; built once per set of camera models."""
+
+    def __init__(self, cameras: Mapping[str, CameraModel], extrinsics: Mapping[str, Transform],
+                 config: RegistrationConfig | None = None):
+        if "color" not in cameras:
+            raise ValueError("registration needs the RGB ('color') camera_info")
+        self.config = config or RegistrationConfig()
+        self.color = cameras["color"]
+        self.thermal = cameras.get("thermal")
+        self.depth = cameras.get("depth")
+        self.T_color_thermal = extrinsics.get("thermal", Transform.identity())
+        self.T_color_depth = extrinsics.get("depth", Transform.identity())
+        self._color_rays = self.color.pixel_rays().astype(np.float32)  # (H, W, 2)
+        self._depth_rays = self.depth.pixel_rays().reshape(-1, 2) if self.depth is not None else None
+        self._depth_aligned = self.depth is not None and _same_camera(self.color, self.depth, self.T_color_depth)
+        self._thermal_aligned = (self.thermal is not None
+                                 and _same_camera(self.color, self.thermal, self.T_color_thermal))
+        self._plane_maps: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ depth
+    def depth_to_rgb(self, depth_m: np.ndarray) -> np.ndarray:
+        """Depth image (metres, NaN = no data) of the depth camera → float32 depth at RGB resolution."""
+        if self.depth is None:
+            raise ValueError("no depth camera_info: cannot register depth")
+        d = np.asarray(depth_m, dtype=np.float32)
+        if d.shape != (self.depth.height, self.depth.width):
+            raise ValueError(f"depth image is {d.shape[1]}x{d.shape[0]} but its camera_info says "
+                             f"{self.depth.width}x{self.depth.height}")
+        cfg = self.config
+        valid = np.isfinite(d) & (d >= cfg.min_depth_m) & (d <= cfg.max_depth_m)
+        if self._depth_aligned:
+            return np.where(valid, d, np.float32(np.nan)).astype(np.float32)
+        z = d.reshape(-1)[valid.reshape(-1)].astype(np.float64)
+        rays = self._depth_rays[valid.reshape(-1)]
+        pts = np.column_stack([rays[:, 0] * z, rays[:, 1] * z, z])
+        pc = self.T_color_depth.apply(pts)
+        uv, front = self.color.project(pc)
+        u = np.rint(uv[:, 0]).astype(np.int64)
+        v = np.rint(uv[:, 1]).astype(np.int64)
+        W, H = self.color.width, self.color.height
+        keep = front & (u >= 0) & (u < W) & (v >= 0) & (v < H)
+        idx = v[keep] * W + u[keep]
+        zc = pc[keep, 2]
+        out = np.full(H * W, np.inf, dtype=np.float32)
+        np.minimum.at(out, idx, zc.astype(np.float32))   # z-buffer: nearest wins
+        out = out.reshape(H, W)
+        if cfg.hole_fill_px > 0:
+            k = 2 * cfg.hole_fill_px + 1
+            filled = cv2.erode(out, np.ones((k, k), np.uint8))
+            holes = ~np.isfinite(out)
+            out[holes] = filled[holes]
+        out[~(out <= cfg.max_depth_m)] = np.nan   # inf / float-max from empty neighbourhoods = no data
+        return out
+
+    # ---------------------------------------------------------------- thermal
+    def _thermal_maps(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rays = self._color_rays
+        pts = np.concatenate([rays * z[..., None], z[..., None]], axis=-1).reshape(-1, 3)
+        pt = self.T_color_thermal.inverse().apply(pts)
+        uv, front = self.thermal.project(pt)
+        uv[~front] = -1.0
+        H, W = self.color.height, self.color.width
+        return (uv[:, 0].reshape(H, W).astype(np.float32), uv[:, 1].reshape(H, W).astype(np.float32))
+
+    def thermal_to_rgb(self, thermal: np.ndarray, depth_rgb: np.ndarray | None = None) -> np.ndarray:
+        """Thermal image (its own camera) → the same dtype at RGB resolution, aligned with the RGB pixels."""
+        if self.thermal is None:
+            raise ValueError("no thermal camera_info: cannot register thermal")
+        t = np.asarray(thermal)
+        if t.shape[:2] != (self.thermal.height, self.thermal.width):
+            raise ValueError(f"thermal image is {t.shape[1]}x{t.shape[0]} but its camera_info says "
+                             f"{self.thermal.width}x{self.thermal.height}")
+        if self._thermal_aligned:
+            return t.copy()
+        if depth_rgb is not None and self.config.use_depth_for_thermal:
+            z = np.where(np.isfinite(depth_rgb), depth_rgb, self.config.assumed_distance_m).astype(np.float32)
+            mx, my = self._thermal_maps(z)
+        else:
+            if self._plane_maps is None:
+                z = np.full((self.color.height, self.color.width), self.config.assumed_distance_m, np.float32)
+                self._plane_maps = self._thermal_maps(z)
+            mx, my = self._plane_maps
+        src = t.astype(np.float32) if t.dtype not in (np.uint8, np.uint16, np.float32) else t
+        out = cv2.remap(src, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return out.astype(t.dtype, copy=False)
