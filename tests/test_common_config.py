@@ -60,3 +60,16 @@ def test_yaml_loading_errors(tmp_path):
 def test_describe_fields_lists_units_and_ranges():
     lines = describe_fields(Outer)
     assert "iou_min [1] - minimum IoU (ge 0.0, le 1.0)" in lines
+
+
+@dataclass(frozen=True)
+class WithFixedTuple:
+    xyz: tuple[float, float, int] = param((0.0, 0.0, 1), unit="m")
+
+
+def test_fixed_length_tuples():
+    assert from_mapping(WithFixedTuple, {"xyz": [1, 2.5, 3]}).xyz == (1.0, 2.5, 3)
+    with pytest.raises(ConfigError, match="expected 3 values, got 2"):
+        from_mapping(WithFixedTuple, {"xyz": [1, 2]})
+    with pytest.raises(ConfigError, match=r"xyz\[2\]: expected an integer"):
+        from_mapping(WithFixedTuple, {"xyz": [1, 2, 3.5]})

@@ -87,7 +87,7 @@ def _convert(value: Any, tp: Any, f: dataclasses.Field | None, path: str) -> Any
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{path}: expected {len(args)} values, got {len(value)}")
-            return tuple(_convert(v, a, f, f"{path}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+            return tuple(_convert(v, a, f, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
         inner = args[0] if args else Any
         out = [_convert(v, inner, f, f"{path}[{i}]") for i, v in enumerate(value)]
         return tuple(out) if origin is tuple else out

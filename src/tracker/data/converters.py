@@ -1,0 +1,114 @@
+"""Public datasets -> contract bags: VT-MOT (visible + infrared) and MOTChallenge (RGB) folders.
+
+Images are re-encoded as rgb8 (visible) and mono8 (infrared, non-radiometric); GT goes to
+/ground_truth/tracks_2d (3D GT and depth are absent). Cameras get a nominal pinhole model (``hfov_deg``) since
+these datasets carry no calibration; the infrared camera is declared co-located with the visible one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tracker.common.geometry import CameraModel, Transform
+
+from .contract import DEFAULT_FRAMES, Topics
+from .motchallenge import read_gt, read_seqinfo
+from .writer import BagWriter, Det2D
+
+NOMINAL_HFOV_DEG = 60.0
+#: VT-MOT gt class ids -> contract classes (others are dropped)
+VTMOT_CLASSES = {1: "person", 2: "vehicle"}
+#: MOTChallenge class ids -> contract classes (MOT17/20: 1 pedestrian, 3 car, 4 bicycle?, 7 static person)
+MOT_CLASSES = {1: "person", 2: "person", 3: "vehicle", 7: "person"}
+INFRARED_OFFSET_S = 0.001  # stamps of different sensors are never identical
+
+
+def _frames(folder: Path) -> dict[int, Path]:
+    out = {}
+    for p in sorted(folder.glob("*")):
+        if p.suffix.lower() in (".jpg", ".jpeg", ".png") and p.stem.isdigit():
+            out[int(p.stem)] = p
+    return out
+
+
+def _gt_items(rows, classes: dict, respect_flag: bool) -> list[Det2D]:
+    items = []
+    for oid, x, y, w, h, flag, cls, vis in rows:
+        if respect_flag and flag == 0:
+            continue
+        name = classes.get(cls)
+        if name is None:
+            continue
+        items.append(Det2D(str(oid), name, (x, y, x + w, y + h), float(min(max(vis, 0.0), 1.0))))
+    return items
+
+
+def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, rate_hz: float, classes: dict,
+                    storage: str, start_s: float, topics: Topics) -> Path:
+    fr_color, fr_thermal = DEFAULT_FRAMES["color"], DEFAULT_FRAMES["thermal"]
+    cams = {}
+    with BagWriter(out_bag, storage=storage) as w:
+        if rgb_frames and ir_frames:
+            w.write_tf_static(start_s, {fr_thermal: (fr_color, Transform.identity())}, topic=topics.tf_static)
+        for k in sorted(set(rgb_frames) | set(ir_frames)):
+            t = start_s + (k - 1) / rate_hz
+            if k in rgb_frames:
+                bgr = cv2.imread(str(rgb_frames[k]), cv2.IMREAD_COLOR)
+                if bgr is None:
+                    raise ValueError(f"cannot read image {rgb_frames[k]}")
+                cam = cams.setdefault("color", CameraModel.from_fov(bgr.shape[1], bgr.shape[0], NOMINAL_HFOV_DEG,
+                                                                   fr_color))
+                w.write_camera_info(topics.color_info, t, cam)
+                w.write_image(topics.color_image, t, fr_color, np.ascontiguousarray(bgr[..., ::-1]), "rgb8")
+                w.write_detections_2d(topics.gt_tracks_2d, t, fr_color, _gt_items(gt.get(k, []), classes,
+                                                                                  True))
+            if k in ir_frames:
+                ir = cv2.imread(str(ir_frames[k]), cv2.IMREAD_GRAYSCALE)
+                if ir is None:
+                    raise ValueError(f"cannot read image {ir_frames[k]}")
+                cam = cams.setdefault("thermal", CameraModel.from_fov(ir.shape[1], ir.shape[0], NOMINAL_HFOV_DEG,
+                                                                     fr_thermal))
+                ti = t + INFRARED_OFFSET_S
+                w.write_camera_info(topics.thermal_info, ti, cam)
+                w.write_image(topics.thermal_image, ti, fr_thermal, ir, "mono8")
+    return out_bag
+
+
+def convert_vtmot_sequence(seq_dir: str | Path, out_bag: str | Path, rate_hz: float = 30.0,
+                           storage: str = "mcap", start_s: float = 1_600_000_000.0,
+                           topics: Topics = Topics()) -> Path:
+    """One VT-MOT sequence folder (``visible/``, ``infrared/`` with 0000001.jpg..., and ``gt/gt.txt`` in the
+    sequence folder or next to the images) -> a contract bag."""
+    seq = Path(seq_dir)
+    gt_file = seq / "gt" / "gt.txt"
+    gt = read_gt(gt_file) if gt_file.is_file() else {}
+    rgb, ir = _frames(seq / "visible"), _frames(seq / "infrared")
+    if not rgb and not ir:
+        raise ValueError(f"{seq}: no visible/ or infrared/ images")
+    return _write_sequence(Path(out_bag), rgb, ir, gt, rate_hz, VTMOT_CLASSES, storage, start_s, topics)
+
+
+def convert_vtmot(root: str | Path, out_dir: str | Path, split: str = "train", storage: str = "mcap",
+                  rate_hz: float = 30.0) -> list[Path]:
+    """All sequences of ``root/images/<split>/<seq>`` -> ``out_dir/<seq>`` bags."""
+    base = Path(root) / "images" / split
+    if not base.is_dir():
+        raise ValueError(f"not a VT-MOT folder: {base} missing")
+    return [convert_vtmot_sequence(s, Path(out_dir) / s.name, rate_hz, storage)
+            for s in sorted(p for p in base.iterdir() if p.is_dir())]
+
+
+def convert_motchallenge_sequence(seq_dir: str | Path, out_bag: str | Path, storage: str = "mcap",
+                                  start_s: float = 1_600_000_000.0, topics: Topics = Topics()) -> Path:
+    """A MOTChallenge sequence (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``) -> a contract bag (RGB + 2D GT)."""
+    seq = Path(seq_dir)
+    info = read_seqinfo(seq / "seqinfo.ini") if (seq / "seqinfo.ini").is_file() else {}
+    rate = float(info.get("framerate", 30.0))
+    rgb = _frames(seq / info.get("imdir", "img1"))
+    if not rgb:
+        raise ValueError(f"{seq}: no images in {info.get('imdir', 'img1')}/")
+    gt_file = seq / "gt" / "gt.txt"
+    gt = read_gt(gt_file) if gt_file.is_file() else {}
+    return _write_sequence(Path(out_bag), rgb, {}, gt, rate, MOT_CLASSES, storage, start_s, topics)
