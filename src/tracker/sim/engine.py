@@ -131,29 +131,97 @@ class Renderer:
         light_cam = T_cw.R @ self.sun_world
         if sc.rig.static:
             if name not in self._background:
-                self._background[name] = self._static_buffers(name, T_wc, light_cam)
-            bg, sil_static = self._background[name]
-            b = bg.copy()
+                bg, sil_static = self._static_buffers(name, T_wc, light_cam)
+                self._background[name] = (bg, sil_static, bg.copy(), [])
+            bg, sil_static, b, dirty = self._background[name]
+            # the working buffers differ from the background only inside the previous frame's object regions
+            for v0, v1, u0, u1 in dirty:
+                for src, dst in ((bg.depth, b.depth), (bg.sid, b.sid), (bg.shade, b.shade), (bg.tex, b.tex),
+                                 (bg.obj, b.obj)):
+                    dst[v0:v1, u0:u1] = src[v0:v1, u0:u1]
         else:
             b, sil_static = self._static_buffers(name, T_wc, light_cam)
+            dirty = None
         posed = sc.world.dynamic_at(t_rel)
-        rasters = [raster.raster_object(b, view, T_cw, p, i, light_cam, self.surfaces.tex_freq)
-                   for i, p in enumerate(posed)]
+        rasters = raster.raster_objects(b, view, T_cw, posed, range(len(posed)), light_cam, self.surfaces.tex_freq,
+                                        silhouettes=name == "color", shading=name == "color")
+        if dirty is not None:
+            dirty[:] = [r.region for r in rasters if r.region is not None]
         cam_cfg = cfg.camera(name)
         rng = self.rngs[name]
         objects = None
         if name == "color":
             blur = self._blur(rasters, posed, T_cw, cfg.lighting.exposure_s)
+            linear = None if dirty is None else self._per_pixel(
+                name, "linear", bg, b, dirty, lambda x: sensors.rgb_linear(x, self.surfaces, cfg.lighting, cfg.atmosphere))
             img = sensors.render_rgb(b, self.surfaces, cfg.lighting, cfg.atmosphere, cfg.glare, self.banks[name], rng,
-                                     blur=blur)
+                                     blur=blur, linear=linear)
             objects = sc.gt_objects(t_rel, self._visibility(b, rasters, sil_static))
         elif name == "thermal":
+            base = None if dirty is None else self._per_pixel(
+                name, "kelvin", bg, b, dirty, lambda x: sensors.thermal_base(x, self.surfaces, cfg.thermal_scene,
+                                                                             cfg.atmosphere))
             img = sensors.render_thermal(b, self.surfaces, cfg.thermal_scene, cfg.atmosphere, self.banks[name],
-                                         self.fpn, rng, cam_cfg.encoding)
+                                         self.fpn, rng, cam_cfg.encoding, base=base)
         else:
+            base = None if dirty is None else self._per_pixel(
+                name, "depth", bg, b, dirty, lambda x: sensors.depth_base(x, self.surfaces, cfg.depth_sensor),
+                margin=cfg.depth_sensor.edge_width_px, copy=False)
             img = sensors.render_depth(b, self.surfaces, cfg.depth_sensor, cfg.atmosphere, cfg.glare,
-                                       self.banks[name], self.depth_bank2, rng, cam_cfg.encoding)
+                                       self.banks[name], self.depth_bank2, rng, cam_cfg.encoding, base=base)
         return Frame(name, t_rel, sc.stamp(t_rel), img, cam_cfg.encoding, objects)
+
+    def _per_pixel(self, name: str, kind: str, bg: raster.Buffers, b: raster.Buffers, dirty: list, fn,
+                   margin: int = 0, copy: bool = True):
+        """``fn(buffers)`` (an array or a tuple of arrays, per pixel up to ``margin`` pixels of context) of the
+        working buffers ``b``: cached for the static background ``bg`` and recomputed only in the ``dirty``
+        regions (grown by ``margin``). A fresh copy unless ``copy`` is False and nothing was recomputed."""
+        key = f"{name}:{kind}"
+        if key not in self._background:
+            self._background[key] = fn(bg)
+        cached = self._background[key]
+        single = not isinstance(cached, tuple)
+        arrays = (cached,) if single else cached
+        if not dirty and not copy:
+            return cached
+        out = tuple(a.copy() for a in arrays)
+        H, W = b.depth.shape
+        m2 = 2 * margin
+        for v0, v1, u0, u1 in dirty:
+            e0, e1, f0, f1 = max(v0 - m2, 0), min(v1 + m2, H), max(u0 - m2, 0), min(u1 + m2, W)
+            w0, w1, x0, x1 = max(v0 - margin, 0), min(v1 + margin, H), max(u0 - margin, 0), min(u1 + margin, W)
+            sub = raster.Buffers(b.depth[e0:e1, f0:f1], b.sid[e0:e1, f0:f1], b.shade[e0:e1, f0:f1],
+                                 b.tex[e0:e1, f0:f1], b.obj[e0:e1, f0:f1])
+            res = fn(sub)
+            for o, r in zip(out, (res,) if single else res):
+                o[w0:w1, x0:x1] = r[w0 - e0:w1 - e0, x0 - f0:x1 - f0]
+        return out[0] if single else out
+
+    def render_events(self, events, threads: bool = True, lookahead: int = 6):
+        """Frames of ``events`` ([(t_rel, camera)], in order), yielded in the same order. With ``threads``, the
+        cameras render concurrently (numpy/cv2 release the GIL), one worker per camera: each camera's frames
+        and random draws keep their order, so the frames are identical to calling :meth:`render` one by one.
+        ``lookahead``: frames rendered ahead of the consumer."""
+        if not threads:
+            for t_rel, cam in events:
+                yield self.render(cam, t_rel)
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+        pools = {n: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sim-{n}") for n in CAMERAS}
+        pending: deque = deque()
+        try:
+            for t_rel, cam in events:
+                pending.append(pools[cam].submit(self.render, cam, t_rel))
+                if len(pending) > lookahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+            for pool in pools.values():
+                pool.shutdown(wait=True)
 
     def _visibility(self, b: raster.Buffers, rasters, sil_static: dict) -> dict:
         sc = self.sc

@@ -38,14 +38,23 @@ SPHERE = _sphere_points()
 CUBE = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=np.float64)
 
 
+_UNIT_POINTS: dict = {}  # id(body) -> (body, unit points (N, 3), part index (N,)), built once per body
+
+
+def _unit_points(body) -> tuple[np.ndarray, np.ndarray]:
+    hit = _UNIT_POINTS.get(id(body))
+    if hit is None or hit[0] is not body:
+        units = [SPHERE if body.kinds[k] == shapes.ELLIPSOID else CUBE for k in range(len(body.kinds))]
+        idx = np.concatenate([np.full(len(u), k) for k, u in enumerate(units)])
+        hit = _UNIT_POINTS[id(body)] = (body, np.concatenate(units), idx)
+    return hit[1], hit[2]
+
+
 def surface_points_cam(posed, T_cam_world: Transform) -> np.ndarray:
     """Points on the surface of every part (ellipsoid samples, box corners) in the camera frame."""
     body = posed.body
-    pts = []
-    for k in range(len(body.kinds)):
-        unit = SPHERE if body.kinds[k] == shapes.ELLIPSOID else CUBE
-        pts.append(posed.centers[k] + unit * body.radii[k])
-    local = np.concatenate(pts)
+    unit, idx = _unit_points(body)
+    local = posed.centers[idx] + unit * body.radii[idx]
     world = posed.t + local @ posed.R.T
     return T_cam_world.apply(world)
 

@@ -7,8 +7,8 @@ from statistics import NormalDist
 import cv2
 import numpy as np
 
-from tracker.data.contract import kelvin_to_counts
-from tracker.data.encodings import metres_to_depth
+from tracker.data.contract import THERMAL_COUNTS_PER_KELVIN
+from tracker.data.encodings import DEPTH_MM_PER_METRE, metres_to_depth
 
 from . import shapes
 from .config import AtmosphereConfig, DepthConfig, GlareConfig, LightingConfig, ThermalConfig
@@ -26,12 +26,16 @@ class NoiseBank:
     def __init__(self, rng: np.random.Generator, h: int, w: int, channels: int = 1):
         shape = (h + BANK_PAD, w + BANK_PAD) + ((channels,) if channels > 1 else ())
         self.field = rng.standard_normal(shape, dtype=np.float32)
+        # the mirrored field, stored so that drawn windows always have positive strides (cv2-compatible)
+        self.mirrored = np.ascontiguousarray(self.field[:, ::-1])
         self.h, self.w = h, w
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
         dy, dx = rng.integers(0, BANK_PAD + 1, 2)
-        f = self.field[dy:dy + self.h, dx:dx + self.w]
-        return f[:, ::-1] if rng.random() < 0.5 else f
+        if rng.random() < 0.5:  # = field[dy:dy + h, dx:dx + w][:, ::-1]
+            x0 = BANK_PAD - dx
+            return self.mirrored[dy:dy + self.h, x0:x0 + self.w]
+        return self.field[dy:dy + self.h, dx:dx + self.w]
 
 
 def sun_direction_world(light: LightingConfig) -> np.ndarray:
@@ -79,20 +83,34 @@ def surface_arrays(table: shapes.SurfaceTable, th: ThermalConfig, depth: DepthCo
     return SurfaceArrays(albedo, kelvin, reflective, tex_freq, dark | reflective)
 
 
-def render_rgb(b: Buffers, s: SurfaceArrays, light: LightingConfig, atm: AtmosphereConfig, glare: GlareConfig,
-               bank: NoiseBank, rng: np.random.Generator, noise_scale: float = 1.0,
-               blur: list | None = None) -> np.ndarray:
-    """HxWx3 uint8 RGB. ``blur``: [(region, (dx, dy) px)] motion of objects during the exposure."""
+def rgb_linear(b: Buffers, s: SurfaceArrays, light: LightingConfig, atm: AtmosphereConfig) -> np.ndarray:
+    """Linear RGB (HxWx3 float32, before motion blur, glare, exposure and noise) of the buffers (or of a
+    window of them: every term is per pixel)."""
     irr = b.shade * np.float32(light.light_level * light.sun_fraction * 2.0)
     irr += np.float32(light.light_level * (1 - light.sun_fraction))
     irr *= b.tex
-    img = np.take(s.albedo, b.sid, axis=0)
-    img *= irr[..., None]
-    sky = b.sid == shapes.SKY
-    img[sky] = np.asarray(light.sky_rgb, np.float32) * light.light_level
+    sky_rgb = np.asarray(light.sky_rgb, np.float32) * np.float32(light.light_level)
+    ambient = np.float32(light.light_level * (1 - light.sun_fraction))
+    albedo = s.albedo
+    sky_in_table = ambient > 0  # sky pixels have shade 0 and tex 1, so irr = ambient there
+    if sky_in_table:
+        albedo = albedo.copy()
+        albedo[shapes.SKY] = sky_rgb / ambient
+    img = cv2.multiply(albedo[b.sid], cv2.merge([irr, irr, irr]))
+    if not sky_in_table:
+        img[b.sid == shapes.SKY] = sky_rgb
     e = attenuation(b.depth, atm.rgb_extinction)
     if e is not None:
         img = img * e[..., None] + (1 - e)[..., None] * (np.asarray(atm.smoke_rgb, np.float32) * light.light_level)
+    return img
+
+
+def render_rgb(b: Buffers, s: SurfaceArrays, light: LightingConfig, atm: AtmosphereConfig, glare: GlareConfig,
+               bank: NoiseBank, rng: np.random.Generator, noise_scale: float = 1.0,
+               blur: list | None = None, linear: np.ndarray | None = None) -> np.ndarray:
+    """HxWx3 uint8 RGB. ``blur``: [(region, (dx, dy) px)] motion of objects during the exposure. ``linear``:
+    the :func:`rgb_linear` image of ``b`` if the caller has it (used and modified in place)."""
+    img = rgb_linear(b, s, light, atm) if linear is None else linear
     for region, (dx, dy) in blur or ():
         _motion_blur(img, region, dx, dy)
     if glare.strength > 0:
@@ -106,14 +124,13 @@ def render_rgb(b: Buffers, s: SurfaceArrays, light: LightingConfig, atm: Atmosph
     # noise in the linear 12-bit domain (read noise + shot noise of the frame's mean signal), then the gamma
     # curve through a lookup table straight to 8 bits
     scale = gain * LINEAR_CODES
-    img *= np.float32(scale)
     read = light.read_noise * (LINEAR_CODES / 255.0) * max(1.0, gain) ** 0.5
     shot = light.shot_noise * np.sqrt(mean * scale) * (LINEAR_CODES / 255.0) ** 0.5
-    img += np.float32(noise_scale * (read + shot)) * bank.draw(rng)
+    img = cv2.addWeighted(img, float(scale), bank.draw(rng), float(noise_scale * (read + shot)), 0.0)
     np.clip(img, 0, LINEAR_CODES, out=img)
     lin = np.arange(LINEAR_CODES + 1, dtype=np.float32) / LINEAR_CODES
     lut = np.clip(255.0 * np.power(lin, 1.0 / light.gamma) + 0.5, 0, 255).astype(np.uint8)
-    return lut[img.astype(np.int16)]
+    return lut.take(img.astype(np.uint16))
 
 
 def _motion_blur(img: np.ndarray, region, dx: float, dy: float) -> None:
@@ -140,34 +157,45 @@ def thermal_fixed_pattern(rng: np.random.Generator, h: int, w: int) -> np.ndarra
     return cols + pix + vig
 
 
-def render_thermal(b: Buffers, s: SurfaceArrays, th: ThermalConfig, atm: AtmosphereConfig, bank: NoiseBank,
-                   fpn: np.ndarray, rng: np.random.Generator, encoding: str, noise_scale: float = 1.0
-                   ) -> np.ndarray:
-    """mono16 counts (kelvin * 100) or mono8 (AGC)."""
+def thermal_base(b: Buffers, s: SurfaceArrays, th: ThermalConfig, atm: AtmosphereConfig) -> np.ndarray:
+    """Scene temperature (kelvin, float32) per pixel before optics blur and sensor noise (per-pixel terms only,
+    so it can be computed on a window of the buffers)."""
     k = s.kelvin[b.sid]
     if th.texture_k > 0:
         k += th.texture_k * np.clip((b.tex - 1.0) * 4.0, -1.5, 1.5)
     e = attenuation(b.depth, atm.thermal_extinction)
     if e is not None:
         k = k * e + (1 - e) * np.float32(atm.smoke_c + KELVIN)
+    return k
+
+
+def render_thermal(b: Buffers, s: SurfaceArrays, th: ThermalConfig, atm: AtmosphereConfig, bank: NoiseBank,
+                   fpn: np.ndarray, rng: np.random.Generator, encoding: str, noise_scale: float = 1.0,
+                   base: np.ndarray | None = None) -> np.ndarray:
+    """mono16 counts (kelvin * 100) or mono8 (AGC). ``base``: the :func:`thermal_base` image of ``b`` if the
+    caller has it (modified in place)."""
+    k = thermal_base(b, s, th, atm) if base is None else base
     if th.blur_sigma_px > 0:
         k = cv2.GaussianBlur(k, (0, 0), th.blur_sigma_px)
-    k += th.nonuniformity_k * noise_scale * fpn
-    k += th.noise_k * noise_scale * bank.draw(rng)
-    if encoding == "mono16":
-        return kelvin_to_counts(k)
+    k = cv2.scaleAdd(fpn, float(th.nonuniformity_k * noise_scale), k)
+    k = cv2.scaleAdd(bank.draw(rng), float(th.noise_k * noise_scale), k)
+    if encoding == "mono16":  # = kelvin_to_counts(k), in float32 (0.01 K steps are far above its resolution)
+        c = np.multiply(k, np.float32(THERMAL_COUNTS_PER_KELVIN), out=k)
+        np.rint(c, out=c)
+        np.clip(c, 0, 65535, out=c)
+        return c.astype(np.uint16)
     lo, hi = np.percentile(k[::4, ::4], (1, 99))
     return np.clip((k - lo) * (255.0 / max(hi - lo, 0.5)), 0, 255).astype(np.uint8)
 
 
-def render_depth(b: Buffers, s: SurfaceArrays, cfg: DepthConfig, atm: AtmosphereConfig, glare: GlareConfig,
-                 bank: NoiseBank, bank2: NoiseBank, rng: np.random.Generator, encoding: str,
-                 noise_scale: float = 1.0) -> np.ndarray:
-    """16UC1 millimetres (0 = none) or 32FC1 metres (NaN = none)."""
+def depth_base(b: Buffers, s: SurfaceArrays, cfg: DepthConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(z with 0 for none, noise sigma, holes that do not depend on the frame's random draws: none, out of
+    range, dark/reflective surface, depth edges) of the buffers. The edge test looks ``edge_width_px`` pixels
+    around each pixel: on a window of the buffers, only its part that far from the window's border is exact."""
     z = b.depth
     finite = np.isfinite(z)
     zf = np.where(finite, z, 0).astype(np.float32)
-    noisy = zf + noise_scale * (cfg.noise_base_m + cfg.noise_quadratic * zf * zf) * bank.draw(rng)
+    sigma = np.float32(cfg.noise_base_m) + np.float32(cfg.noise_quadratic) * zf * zf
     hole = ~finite | (zf < cfg.min_range_m) | (zf > cfg.max_range_m) | s.dark[b.sid]
     if cfg.edge_width_px > 0:
         ksz = 2 * cfg.edge_width_px + 1
@@ -175,6 +203,18 @@ def render_depth(b: Buffers, s: SurfaceArrays, cfg: DepthConfig, atm: Atmosphere
         zc = np.minimum(zf, cfg.max_range_m * 2)
         zc[~finite] = cfg.max_range_m * 2
         hole |= (cv2.dilate(zc, kern) - cv2.erode(zc, kern)) > cfg.edge_jump_m
+    return zf, sigma, hole
+
+
+def render_depth(b: Buffers, s: SurfaceArrays, cfg: DepthConfig, atm: AtmosphereConfig, glare: GlareConfig,
+                 bank: NoiseBank, bank2: NoiseBank, rng: np.random.Generator, encoding: str,
+                 noise_scale: float = 1.0, base: tuple | None = None) -> np.ndarray:
+    """16UC1 millimetres (0 = none) or 32FC1 metres (NaN = none). ``base``: the :func:`depth_base` of ``b`` if
+    the caller has it."""
+    zf, sigma, hole = depth_base(b, s, cfg) if base is None else base
+    noisy = bank.draw(rng) * (sigma if noise_scale == 1.0 else noise_scale * sigma)
+    noisy += zf
+    hole = hole.copy()
     u = bank2.draw(rng)
     if cfg.speckle_holes > 0:
         hole |= u > NormalDist().inv_cdf(1 - cfg.speckle_holes)
@@ -184,8 +224,14 @@ def render_depth(b: Buffers, s: SurfaceArrays, cfg: DepthConfig, atm: Atmosphere
         hole |= ndtr(-u) > keep  # independent of the speckle test's tail
         noisy += (1 - keep) * 0.05 * zf * bank.draw(rng)
     if glare.strength > 0 and glare.depth_hole_radius > 0:
-        h, w = z.shape
+        h, w = zf.shape
         yy, xx = np.ogrid[:h, :w]
         hole |= ((xx - glare.u * w) ** 2 + (yy - glare.v * h) ** 2) < (glare.depth_hole_radius * w) ** 2
+    if encoding == "16UC1":  # = metres_to_depth with the holes as 0, without the NaN round trip
+        mm = np.multiply(noisy, np.float32(DEPTH_MM_PER_METRE), out=noisy)
+        np.rint(mm, out=mm)
+        mm[hole] = 0
+        np.clip(mm, 0, 65535, out=mm)
+        return mm.astype(np.uint16)
     noisy[hole] = np.nan
     return metres_to_depth(noisy, encoding)
