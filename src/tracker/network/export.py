@@ -1,0 +1,205 @@
+"""``tracker-export``: checkpoint -> ONNX (opset 19, named inputs/outputs, DCNv2 as ``DeformConv``) + metadata.
+
+    tracker-export --checkpoint build/train/fused/last.pt --out models/embedded.onnx
+
+Writes ``<out>.onnx`` and ``<out>.json`` (input sizes, normalisation, class names, embedding size, training
+data, version hash = first 16 hex of the ONNX file's SHA-256; the same metadata is stored in the ONNX
+``metadata_props`` under ``tracker_meta``), then checks ONNX Runtime (CPU) against PyTorch on the same inputs
+and fails if the difference exceeds the stated bound (:data:`PARITY_ATOL`).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dcn import ONNX_OPSET
+from .model import CLASS_NAMES, INPUT_NAMES, MODALITIES, OUTPUT_NAMES, STRIDE, ExportWrapper, TrackerNet
+from .preprocess import (DEPTH_MAX_M, DEPTH_MIN_M, DEPTH_REF_M, THERMAL_MIN_RANGE, THERMAL_PERCENTILES)
+
+log = logging.getLogger("tracker.export")
+META_FORMAT = 1
+#: ORT (CPU, fp32) vs PyTorch: maximum absolute difference allowed on every output (heatmap in [0, 1],
+#: embeddings unit-norm, sizes in cells, distances in metres - the loosest, scaled by 1 + |value|)
+PARITY_ATOL = 2e-3
+
+
+def file_hash(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def example_inputs(width: int, height: int, batch: int = 1, seed: int = 0) -> dict:
+    g = np.random.default_rng(seed)
+    return {"rgb": g.random((batch, 3, height, width), np.float32),
+            "thermal": g.random((batch, 1, height, width), np.float32),
+            "depth": np.stack([g.random((batch, height, width), np.float32),
+                               (g.random((batch, height, width)) > 0.2).astype(np.float32)], 1),
+            "modality": np.ones((batch, 3), np.float32)}
+
+
+def build_metadata(net: TrackerNet, training: dict | None = None) -> dict:
+    c = net.cfg
+    H, W = c.input_height, c.input_width
+    return {
+        "format": META_FORMAT,
+        "name": "tracker-centernet-dla",
+        "inputs": {"rgb": [1, 3, H, W], "thermal": [1, 1, H, W], "depth": [1, 2, H, W], "modality": [1, 3]},
+        "outputs": {"heatmap": [1, len(CLASS_NAMES), H // STRIDE, W // STRIDE],
+                    "size": [1, 2, H // STRIDE, W // STRIDE], "offset": [1, 2, H // STRIDE, W // STRIDE],
+                    "embedding": [1, c.embedding_dim, H // STRIDE, W // STRIDE],
+                    "distance": [1, 1, H // STRIDE, W // STRIDE]},
+        "input_width": W, "input_height": H, "stride": STRIDE,
+        "class_names": list(CLASS_NAMES), "embedding_dim": c.embedding_dim, "modalities": list(MODALITIES),
+        "normalisation": {
+            "letterbox": "resize keeping aspect ratio into the top-left corner, zero padding",
+            "rgb": "RGB order, /255",
+            "thermal": {"method": "per-frame percentiles of valid pixels", "percentiles": list(THERMAL_PERCENTILES),
+                        "min_range": THERMAL_MIN_RANGE, "clip": [-1.0, 2.0],
+                        "mono16": "counts/100 = kelvin", "invalid": 0.0},
+            "depth": {"channels": ["inverse depth d_ref/d", "valid mask"], "d_ref_m": DEPTH_REF_M,
+                      "valid_range_m": [DEPTH_MIN_M, DEPTH_MAX_M], "nan": 0.0},
+            "modality": "availability flags (rgb, thermal, depth); a missing modality's input is zeros"},
+        "model_config": asdict(c),
+        "training": training or {},
+    }
+
+
+def export_onnx(net: TrackerNet, out: str | Path, training: dict | None = None) -> tuple[Path, Path]:
+    """Write ``out`` (.onnx) and the metadata ``.json`` beside it; returns both paths."""
+    out = Path(out).with_suffix(".onnx")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    net = net.eval()
+    wrapper = ExportWrapper(net).eval()
+    ex = example_inputs(net.cfg.input_width, net.cfg.input_height)
+    args = tuple(torch.from_numpy(ex[k]) for k in INPUT_NAMES)
+    with torch.no_grad():
+        torch.onnx.export(wrapper, args, str(out), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+                          opset_version=ONNX_OPSET, do_constant_folding=True, dynamo=False)
+    import onnx
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model)
+    meta = build_metadata(net, training)
+    del model.metadata_props[:]
+    p = model.metadata_props.add()
+    p.key, p.value = "tracker_meta", json.dumps({k: v for k, v in meta.items() if k != "training"})
+    onnx.save(model, str(out))
+    meta["version_hash"] = file_hash(out)
+    meta["onnx_file"] = out.name
+    meta_path = out.with_suffix(".json")
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return out, meta_path
+
+
+def quantize_qdq(onnx_path: str | Path, out_path: str | Path, calibration: list[dict]) -> tuple[Path, Path]:
+    """INT8 explicit quantization for TensorRT: insert Q/DQ pairs (per-channel int8 weights, int8 activations
+    calibrated on ``calibration`` input dicts) with ONNX Runtime's static quantizer. Ops it does not know
+    (DeformConv) stay float. Writes the model and its metadata (own version hash, ``quantization`` field)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(calibration)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    src, out = Path(onnx_path), Path(out_path).with_suffix(".onnx")
+    quantize_static(str(src), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
+    meta = json.loads(src.with_suffix(".json").read_text())
+    meta.update(version_hash=file_hash(out), onnx_file=out.name,
+                quantization={"format": "QDQ", "weights": "int8 per-channel", "activations": "int8",
+                              "calibration_frames": len(calibration), "from": src.name})
+    meta_path = out.with_suffix(".json")
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return out, meta_path
+
+
+def torch_outputs(net: TrackerNet, inputs: dict) -> dict:
+    w = ExportWrapper(net).eval()
+    with torch.no_grad():
+        outs = w(*(torch.from_numpy(inputs[k]) for k in INPUT_NAMES))
+    return {k: v.numpy() for k, v in zip(OUTPUT_NAMES, outs)}
+
+
+def parity(net: TrackerNet, onnx_path: str | Path, inputs: dict | None = None) -> dict:
+    """Max |ORT - torch| per output (relative to 1 + |torch|) on ``inputs`` (default: random inputs)."""
+    import onnxruntime as ort
+    inputs = inputs or example_inputs(net.cfg.input_width, net.cfg.input_height, seed=1)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+    got = dict(zip(OUTPUT_NAMES, sess.run(list(OUTPUT_NAMES), inputs)))
+    ref = torch_outputs(net, inputs)
+    return compare_outputs(got, ref)
+
+
+def compare_outputs(got: dict, ref: dict, score_threshold: float = 0.05) -> dict:
+    """Max |got - ref| / (1 + |ref|) per output. The heatmap is compared on the cells both mark as peaks, and
+    ``peak_mismatch`` counts cells above ``score_threshold`` that are a peak in one and not the other (a
+    near-tie in the 3x3 peak test can flip between runtimes; on a trained model there are none)."""
+    d = {}
+    for k in OUTPUT_NAMES:
+        g, r = got[k], ref[k]
+        if k == "heatmap":
+            both = (g > 0) & (r > 0)
+            g, r = g[both], r[both]
+            if g.size == 0:
+                d[k] = 0.0
+                continue
+        d[k] = float(np.max(np.abs(g - r) / (1.0 + np.abs(r))))
+    d["peak_mismatch"] = int(np.sum((got["heatmap"] > score_threshold) != (ref["heatmap"] > score_threshold)))
+    return d
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="tracker-export", description=__doc__.split("\n")[0])
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--out", required=True, help="output .onnx path (metadata .json beside it)")
+    ap.add_argument("--skip-parity", action="store_true")
+    ap.add_argument("--int8-qdq", type=int, default=0, metavar="N",
+                    help="also write <out>_int8_qdq.onnx (Q/DQ for TensorRT int8), calibrated on N validation frames")
+    ap.add_argument("--config", default="config/network.yaml", help="for the validation bags (--int8-qdq)")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
+    from .train import load_checkpoint
+    try:
+        net, result = load_checkpoint(a.checkpoint)
+    except (FileNotFoundError, RuntimeError, KeyError) as e:
+        print(f"tracker-export: cannot load checkpoint {a.checkpoint}: {e}", file=sys.stderr)
+        return 2
+    training = {k: result.get(k) for k in ("command", "seed", "modalities", "train_time_s", "train_frames",
+                                           "train_bags", "val_bags", "val_ap") if k in result}
+    training["checkpoint"] = str(a.checkpoint)
+    onnx_path, meta_path = export_onnx(net, a.out, training)
+    log.info("wrote %s (%.2f MB) and %s", onnx_path, onnx_path.stat().st_size / 1e6, meta_path)
+    if not a.skip_parity:
+        diffs = parity(net, onnx_path)
+        worst = max(v for k, v in diffs.items() if k != "peak_mismatch")
+        log.info("ORT vs PyTorch max relative difference per output: %s (bound %.0e)",
+                 {k: f"{v:.1e}" for k, v in diffs.items()}, PARITY_ATOL)
+        if worst > PARITY_ATOL or diffs["peak_mismatch"]:
+            print(f"tracker-export: ORT/PyTorch parity {worst:.2e} exceeds {PARITY_ATOL:.0e}", file=sys.stderr)
+            return 1
+    if a.int8_qdq:
+        from tracker.common.config import load_yaml
+        from .dataset import FrameCache, bag_specs
+        data = load_yaml(a.config)["data"]
+        cache = FrameCache.build(bag_specs(data["val"]), Path(data["root"]), net.cfg.input_width,
+                                 net.cfg.input_height, int(data.get("val_stride", 1)), "val", False)
+        idx = np.linspace(0, len(cache) - 1, min(a.int8_qdq, len(cache))).astype(int)
+        calib = [{k: v[None] for k, v in cache.network_inputs(int(i)).items()} for i in idx]
+        q, qm = quantize_qdq(onnx_path, onnx_path.with_name(onnx_path.stem + "_int8_qdq.onnx"), calib)
+        log.info("wrote %s (Q/DQ int8, %d calibration frames) and %s", q, len(calib), qm)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

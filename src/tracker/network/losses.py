@@ -1,0 +1,87 @@
+"""Training losses: CenterNet focal loss on heatmaps, L1 on size/offset at centres, FDTA identity contrastive
+loss over all positive pairs in the batch, depth-bin cross-entropy (+ L1 on log range of the eq.-13 estimate),
+and the diffusion noise-prediction loss of the fusion."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from tracker.common.config import param
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    heatmap: float = param(1.0, ge=0.0)
+    size: float = param(0.1, ge=0.0)
+    offset: float = param(1.0, ge=0.0)
+    identity: float = param(0.5, ge=0.0)
+    depth: float = param(0.5, ge=0.0)
+    diffusion: float = param(1.0, ge=0.0)
+    temperature: float = param(0.1, gt=0.0, doc="contrastive softmax temperature")
+
+
+def focal_loss(logits: torch.Tensor, gt: torch.Tensor, alpha: float = 2.0, beta: float = 4.0) -> torch.Tensor:
+    pred = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    pos = gt.eq(1).float()
+    neg = 1.0 - pos
+    pos_loss = torch.log(pred) * (1 - pred) ** alpha * pos
+    neg_loss = torch.log(1 - pred) * pred ** alpha * (1 - gt) ** beta * neg
+    n = pos.sum()
+    return -(pos_loss.sum() + neg_loss.sum()) / n.clamp(min=1.0)
+
+
+def gather(feat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """feat (B, C, h, w), index (B, M) -> (B, M, C)."""
+    b, c = feat.shape[:2]
+    f = feat.view(b, c, -1).permute(0, 2, 1)
+    return f.gather(1, index.unsqueeze(-1).expand(-1, -1, c))
+
+
+def contrastive_identity_loss(emb: torch.Tensor, ids: torch.Tensor, frames: torch.Tensor,
+                              temperature: float) -> torch.Tensor:
+    """Supervised contrastive loss over every positive pair (same identity, different frames) in the batch.
+    emb (P, D) L2-normalised, ids (P,) batch-unique identity keys, frames (P,) batch frame index."""
+    if emb.shape[0] < 2:
+        return emb.sum() * 0
+    sim = emb @ emb.t() / temperature
+    eye = torch.eye(len(ids), dtype=torch.bool, device=emb.device)
+    pos = (ids[:, None] == ids[None, :]) & (frames[:, None] != frames[None, :])
+    sim = sim.masked_fill(eye, -1e9)
+    logp = sim - torch.logsumexp(sim, dim=1, keepdim=True)
+    npos = pos.sum(1)
+    has = npos > 0
+    if not has.any():
+        return emb.sum() * 0
+    return -((logp * pos).sum(1)[has] / npos[has]).mean()
+
+
+def detection_losses(out: dict, tgt: dict, bin_centres: torch.Tensor, clip_of: torch.Tensor,
+                     w: LossWeights) -> dict:
+    mask = tgt["mask"]
+    m = mask.unsqueeze(-1)
+    n = mask.sum().clamp(min=1.0)
+    L = {"heatmap": focal_loss(out["heatmap"], tgt["heatmap"])}
+    L["size"] = (F.l1_loss(gather(out["size"], tgt["index"]), tgt["size"], reduction="none") * m).sum() / n
+    L["offset"] = (F.l1_loss(gather(out["offset"], tgt["index"]), tgt["offset"], reduction="none") * m).sum() / n
+    # identity: embeddings at the centres of all objects in the batch
+    sel = mask > 0
+    emb = F.normalize(gather(out["embedding"], tgt["index"])[sel], dim=1)
+    b = mask.shape[0]
+    frame = torch.arange(b, device=mask.device).view(b, 1).expand_as(mask)[sel]
+    key = clip_of.view(b, 1).expand_as(mask)[sel] * 100000 + tgt["ident"][sel]
+    L["identity"] = contrastive_identity_loss(emb, key, frame, w.temperature)
+    # depth: CE on the LID bin + L1 on log range of the expected depth (eq. 13)
+    dsel = sel & (tgt["depth_bin"] >= 0)
+    if dsel.any():
+        logits = gather(out["depth_logits"], tgt["index"])[dsel]
+        ce = F.cross_entropy(logits, tgt["depth_bin"][dsel])
+        exp = (torch.softmax(logits, 1) * bin_centres.view(1, -1)).sum(1)
+        l1 = (torch.log(exp.clamp(min=1e-3)) - torch.log(tgt["range"][dsel])).abs().mean()
+        L["depth"] = ce + l1
+    else:
+        L["depth"] = out["depth_logits"].sum() * 0
+    L["diffusion"] = out["diffusion_loss"] if out.get("diffusion_loss") is not None else mask.sum() * 0
+    L["total"] = sum(getattr(w, k) * L[k] for k in ("heatmap", "size", "offset", "identity", "depth", "diffusion"))
+    return L

@@ -1,0 +1,73 @@
+"""Average precision (VOC-style, all-point interpolated, greedy matching by score at an IoU threshold) with
+ignore regions: detections matched to an ignored ground truth (too occluded or too small) count as neither TP
+nor FP, and ignored ground truth is not counted as missed."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+class APAccumulator:
+    def __init__(self, iou_threshold: float = 0.5):
+        self.iou = iou_threshold
+        self.scores: list[float] = []
+        self.tp: list[bool] = []
+        self.n_gt = 0
+
+    def add(self, det_boxes, det_scores, gt_boxes, gt_ignore=None) -> None:
+        det_boxes = np.asarray(det_boxes, np.float64).reshape(-1, 4)
+        det_scores = np.asarray(det_scores, np.float64).reshape(-1)
+        gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
+        ign = np.zeros(len(gt_boxes), bool) if gt_ignore is None else np.asarray(gt_ignore, bool)
+        self.n_gt += int((~ign).sum())
+        order = np.argsort(-det_scores, kind="stable")
+        ious = iou_matrix(det_boxes[order], gt_boxes)
+        used = np.zeros(len(gt_boxes), bool)
+        for r, d in enumerate(order):
+            cand = np.where(~used & ~ign & (ious[r] >= self.iou), ious[r], -1.0)
+            if cand.size and cand.max() >= 0:
+                used[int(cand.argmax())] = True
+                self.scores.append(float(det_scores[d]))
+                self.tp.append(True)
+            elif np.any(ign & (ious[r] >= self.iou)):
+                continue  # on an ignored object: neither TP nor FP
+            else:
+                self.scores.append(float(det_scores[d]))
+                self.tp.append(False)
+
+    def ap(self) -> float:
+        if self.n_gt == 0:
+            return float("nan")
+        if not self.scores:
+            return 0.0
+        order = np.argsort(-np.asarray(self.scores), kind="stable")
+        tp = np.asarray(self.tp, float)[order]
+        ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
+        rec = ctp / self.n_gt
+        prec = ctp / np.maximum(ctp + cfp, 1e-9)
+        mrec = np.concatenate([[0.0], rec, [1.0]])
+        mpre = np.concatenate([[0.0], prec, [0.0]])
+        for i in range(len(mpre) - 2, -1, -1):
+            mpre[i] = max(mpre[i], mpre[i + 1])
+        i = np.flatnonzero(mrec[1:] != mrec[:-1])
+        return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
+
+
+def average_precision(dets, gts, iou_threshold: float = 0.5) -> float:
+    """dets: list per frame of (boxes, scores); gts: list per frame of (boxes, ignore)."""
+    acc = APAccumulator(iou_threshold)
+    for (db, ds), (gb, gi) in zip(dets, gts):
+        acc.add(db, ds, gb, gi)
+    return acc.ap()

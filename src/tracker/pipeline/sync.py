@@ -1,0 +1,241 @@
+"""Approximate-time synchronisation of the camera streams (ROS-free).
+
+Semantics follow ``message_filters.ApproximateTimeSynchronizer`` (the Python implementation): every input
+keeps a queue of at most ``queue_size`` messages keyed by header stamp; a set is emitted when one message of
+every input lies within ``slop`` seconds of each other (``max(stamps) - min(stamps) <= slop``); after a set
+is emitted, the used messages and every older message of every queue are discarded.
+
+Two additions, both reported:
+
+* **The pivot is the RGB camera** (``pivot``, the first input): outputs are stamped with the RGB stamp, so
+  RGB frames are matched oldest first, and a pivot frame that can no longer be matched (every candidate of
+  another input is further than ``slop`` and that input has moved past it) is dropped as message_filters
+  would drop it. Dropped pivot frames are counted in ``stats.dropped``.
+* **Silent inputs.** An input that has delivered nothing for ``timeout_s`` *while RGB kept arriving* (measured
+  from the first RGB frame received after its last message, on a receive clock passed in by the caller so
+  that tests and replays control it) is declared *silent*: sets are then formed from the inputs that remain
+  and carry the silent inputs in ``SyncSet.missing``. A stall of everything (a busy machine, a paused
+  player) silences nobody; a camera that never delivered is timed from the first RGB frame. RGB itself is
+  reported silent after ``timeout_s`` without a message but never left out. The pivot is never optional: without
+  RGB nothing is emitted. The first message of a silent input makes it active again.
+
+Stamps going backwards on one input are rejected (counted, and reported in ``events``); a backward jump of the
+pivot larger than ``reset_jump_s`` (a bag restarted in a loop) resets the synchroniser instead.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from tracker.common.config import param
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    queue_size: int = param(10, unit="messages", ge=1, le=1000, doc="per-input queue length (message_filters queue_size)")
+    slop_s: float = param(0.02, unit="s", ge=0.0, le=1.0,
+                          doc="max spread of the stamps of one synchronised set (message_filters slop)")
+    timeout_s: float = param(0.5, unit="s", gt=0.0,
+                             doc="an input silent for this long (receive clock) is left out of the sets until it "
+                                 "returns")
+    reset_jump_s: float = param(1.0, unit="s", gt=0.0,
+                                doc="an RGB stamp this far behind the previous one resets the synchroniser "
+                                    "(bag loop); smaller backward steps are rejected")
+
+
+@dataclass
+class SyncSet:
+    """One synchronised set: ``msgs[name]`` for every present input, ``stamps[name]`` in seconds."""
+
+    stamp: float  # the pivot (RGB) stamp, s
+    msgs: dict
+    stamps: dict
+    missing: frozenset = frozenset()  # inputs that were silent when the set was formed
+
+
+@dataclass
+class SyncStats:
+    received: dict = field(default_factory=dict)
+    emitted: int = 0
+    dropped: int = 0  # pivot frames never emitted (no partner within slop, or evicted from a full queue)
+    evicted: dict = field(default_factory=dict)  # per input: messages pushed out of a full queue
+    backwards: dict = field(default_factory=dict)  # per input: messages rejected for a stamp going backwards
+    resets: int = 0
+
+
+class ApproximateTimeSync:
+    """Approximate-time synchroniser over named inputs; ``inputs[0]`` (or ``pivot``) is the RGB camera.
+
+    ``add(name, stamp_s, msg, now)`` and ``poll(now)`` return the list of sets that became complete; ``now``
+    is a monotonic receive clock in seconds (``time.monotonic()`` in the node).
+    """
+
+    def __init__(self, inputs: Iterable[str], config: SyncConfig = SyncConfig(), pivot: str | None = None,
+                 now: float = 0.0, on_event: Callable[[str], Any] | None = None):
+        self.inputs = tuple(inputs)
+        if not self.inputs:
+            raise ValueError("ApproximateTimeSync needs at least one input")
+        if len(set(self.inputs)) != len(self.inputs):
+            raise ValueError(f"duplicate inputs: {self.inputs}")
+        self.pivot = pivot or self.inputs[0]
+        if self.pivot not in self.inputs:
+            raise ValueError(f"pivot {self.pivot!r} is not one of the inputs {self.inputs}")
+        self.config = config
+        self.on_event = on_event
+        self.stats = SyncStats(received={n: 0 for n in self.inputs}, evicted={n: 0 for n in self.inputs},
+                               backwards={n: 0 for n in self.inputs})
+        self.events: deque[str] = deque(maxlen=100)
+        self._start = now
+        self._queues: dict[str, deque] = {n: deque() for n in self.inputs}
+        self._last_stamp: dict[str, float | None] = {n: None for n in self.inputs}
+        self._last_rx: dict[str, float | None] = {n: None for n in self.inputs}
+        self._silent: set[str] = set()
+        self._waiting_since: dict[str, float | None] = {n: None for n in self.inputs}
+
+    # --------------------------------------------------------------------------------------------- state
+    @property
+    def silent(self) -> frozenset:
+        """Inputs currently left out of the sets."""
+        return frozenset(self._silent)
+
+    def last_receive(self, name: str) -> float | None:
+        return self._last_rx[name]
+
+    def queued(self, name: str) -> int:
+        return len(self._queues[name])
+
+    def reset(self, now: float | None = None) -> None:
+        """Forget every queued message and stamp (a new run)."""
+        for q in self._queues.values():
+            q.clear()
+        self._last_stamp = {n: None for n in self.inputs}
+        if now is not None:
+            self._start = now
+            self._last_rx = {n: None for n in self.inputs}
+            self._waiting_since = {n: None for n in self.inputs}
+            self._silent.clear()
+        self.stats.resets += 1
+
+    def _event(self, text: str) -> None:
+        self.events.append(text)
+        if self.on_event is not None:
+            self.on_event(text)
+
+    # ------------------------------------------------------------------------------------------ inputs
+    def add(self, name: str, stamp_s: float, msg: Any, now: float) -> list[SyncSet]:
+        """Queue one message of input ``name`` received at ``now``; returns the sets it completed."""
+        if name not in self._queues:
+            raise KeyError(f"unknown sync input {name!r}; inputs: {self.inputs}")
+        stamp_s = float(stamp_s)
+        self.stats.received[name] += 1
+        last = self._last_stamp[name]
+        if last is not None and stamp_s <= last:
+            if name == self.pivot and last - stamp_s > self.config.reset_jump_s:
+                self._event(f"{name}: stamp jumped back {last - stamp_s:.3f} s: synchroniser reset")
+                self.reset()
+            else:
+                self.stats.backwards[name] += 1
+                self._event(f"{name}: stamp {stamp_s:.6f} s is not after the previous {last:.6f} s: "
+                            f"message rejected")
+                return self.poll(now)
+        self._last_stamp[name] = stamp_s
+        self._last_rx[name] = now
+        if name == self.pivot:
+            for n in self.inputs:
+                if n != self.pivot and self._waiting_since[n] is None:
+                    self._waiting_since[n] = now
+        else:
+            self._waiting_since[name] = None
+        if name in self._silent:
+            self._silent.discard(name)
+            self._event(f"{name}: receiving again, back in the synchronised sets")
+        q = self._queues[name]
+        q.append((stamp_s, msg))
+        while len(q) > self.config.queue_size:
+            q.popleft()
+            self.stats.evicted[name] += 1
+            if name == self.pivot:
+                self.stats.dropped += 1
+        return self.poll(now)
+
+    def poll(self, now: float) -> list[SyncSet]:
+        """Update the silent inputs at receive time ``now`` and emit every set that is complete."""
+        for n in self.inputs:
+            if n in self._silent:
+                continue
+            if n == self.pivot:
+                last = self._last_rx[n]
+                ref = self._start if last is None else last
+            else:
+                last = self._last_rx[n]
+                ref = self._waiting_since[n]  # first RGB arrival since this input last delivered
+                if ref is None:
+                    continue
+            idle = now - ref
+            if idle > self.config.timeout_s:
+                self._silent.add(n)
+                what = ("no message yet" if last is None else
+                        f"no message for {now - last:.2f} s" if n == self.pivot else
+                        f"nothing for {idle:.2f} s while RGB kept arriving")
+                self._event(f"{n}: {what} (timeout {self.config.timeout_s} s): proceeding without it")
+        out = []
+        while True:
+            s = self._try_emit()
+            if s is None:
+                break
+            out.append(s)
+        return out
+
+    # ------------------------------------------------------------------------------------------ matching
+    def _try_emit(self) -> SyncSet | None:
+        pq = self._queues[self.pivot]
+        slop = self.config.slop_s
+        others = [n for n in self.inputs if n != self.pivot]
+        while pq:
+            t0, m0 = pq[0]
+            chosen: dict[str, tuple[float, Any]] = {}
+            verdict = "match"
+            for n in others:
+                q = self._queues[n]
+                best = None
+                for t, m in q:
+                    if abs(t - t0) <= slop and (best is None or abs(t - t0) < abs(best[0] - t0)):
+                        best = (t, m)
+                if best is not None:
+                    chosen[n] = best
+                    continue
+                if n in self._silent:
+                    continue  # silent inputs never hold a set back; a queued match is still used
+                newest = q[-1][0] if q else self._last_stamp[n]
+                if newest is not None and newest > t0 + slop:
+                    verdict = "drop"  # this input has moved past the pivot frame: it will never match
+                else:
+                    verdict = "wait"
+                    break
+            if verdict == "wait":
+                return None
+            if verdict == "match" and chosen:
+                stamps = [t0] + [t for t, _ in chosen.values()]
+                if max(stamps) - min(stamps) > slop:
+                    # the nearest partners are each within slop of RGB but not of each other: message_filters
+                    # would not emit this combination; wait for a better one unless inputs moved past.
+                    verdict = "drop" if all((self._queues[n][-1][0] if self._queues[n] else t0) > t0 + slop
+                                            for n in chosen) else "wait"
+                    if verdict == "wait":
+                        return None
+            if verdict == "drop":
+                pq.popleft()
+                self.stats.dropped += 1
+                continue
+            pq.popleft()
+            for n, (t, _) in chosen.items():
+                q = self._queues[n]
+                while q and q[0][0] <= t:
+                    q.popleft()
+            self.stats.emitted += 1
+            msgs = {self.pivot: m0, **{n: m for n, (_, m) in chosen.items()}}
+            stamps = {self.pivot: t0, **{n: t for n, (t, _) in chosen.items()}}
+            return SyncSet(stamp=t0, msgs=msgs, stamps=stamps,
+                           missing=frozenset(n for n in self.inputs if n not in msgs))
+        return None

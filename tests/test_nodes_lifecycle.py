@@ -1,0 +1,75 @@
+"""Lifecycle discipline: parameters declared on construction, everything built on configure (which fails
+cleanly on a bad YAML or a missing model), subscriptions only while active."""
+import random
+
+import pytest
+import yaml
+
+rclpy = pytest.importorskip("rclpy")
+
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+
+from tracker.nodes.tracker_node import TrackerNode  # noqa: E402
+
+from test_nodes_support import FixedDetector  # noqa: E402
+
+
+@pytest.fixture
+def ctx(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path))
+    c = rclpy.Context()
+    rclpy.init(context=c, domain_id=random.randint(1, 200))
+    yield c
+    rclpy.shutdown(context=c)
+
+
+def _node(ctx, cfg_path, factory=None, model=""):
+    return TrackerNode("tracker", context=ctx, detector_factory=factory,
+                       parameter_overrides=[Parameter("config_file", value=str(cfg_path)),
+                                            Parameter("model_path", value=model)])
+
+
+def test_parameters_declared_and_nothing_built_before_configure(ctx):
+    n = TrackerNode("tracker", context=ctx)
+    try:
+        assert n.has_parameter("config_file") and n.has_parameter("model_path")
+        assert n.processor is None and not n._subs and not n._pubs
+    finally:
+        n.destroy_node()
+
+
+def test_configure_fails_cleanly_on_missing_model(ctx, tmp_path):
+    n = _node(ctx, "config/tracker_node.yaml", model=str(tmp_path / "nope.onnx"))
+    try:
+        assert n.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert n.processor is None
+    finally:
+        n.destroy_node()
+
+
+def test_configure_fails_cleanly_on_bad_yaml(ctx, tmp_path):
+    data = yaml.safe_load(open("config/tracker_node.yaml"))
+    data["sync"]["slop_s"] = -1
+    p = tmp_path / "bad.yaml"
+    p.write_text(yaml.safe_dump(data))
+    n = _node(ctx, p, factory=lambda c, m: FixedDetector([]))
+    try:
+        assert n.trigger_configure() == TransitionCallbackReturn.FAILURE
+    finally:
+        n.destroy_node()
+
+
+def test_subscribed_only_while_active(ctx):
+    n = _node(ctx, "config/tracker_node.yaml", factory=lambda c, m: FixedDetector([]))
+    try:
+        assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert n.processor is not None and not n._subs
+        assert n.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert len(n._subs) == 7  # 3 images, 3 camera_info, tf_static
+        assert n.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        assert not n._subs
+        assert n.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+        assert n.processor is None
+    finally:
+        n.destroy_node()

@@ -1,0 +1,109 @@
+"""Processor (ROS-free stage orchestration) on a short simulated bag with a ground-truth test double."""
+from collections import Counter, defaultdict
+
+import numpy as np
+import pytest
+
+from tracker.core import Tracker, TrackerConfig
+from tracker.data.reader import BagReader
+from tracker.nodes.config import load_node_config
+from tracker.pipeline.processor import FrameError, FrameInput, Processor, extrinsics_from_edges
+from tracker.common.geometry import Transform
+
+from test_nodes_support import FixedDetector, OracleDetector, make_short_bag
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory):
+    return make_short_bag(tmp_path_factory.mktemp("bag") / "short", duration_s=2.0)
+
+
+def _processor(detector, cfg=None):
+    cfg = cfg or load_node_config("config/tracker_node.yaml")
+    tc = TrackerConfig.from_mapping(cfg.tracker)
+    return Processor(cfg.processor, detector, Tracker(tc), tc.class_names)
+
+
+def test_ids_stable_and_3d_near_ground_truth(bag):
+    det = OracleDetector(bag)
+    proc = _processor(det)
+    with BagReader(bag) as r:
+        for n, cam in r.cameras.items():
+            proc.set_camera(n, cam)
+        proc.set_extrinsics({k: v for k, v in r.extrinsics.items() if k != "color"})
+        gt_to_tracks = defaultdict(Counter)
+        errs = []
+        frames = 0
+        for s in r.samples():
+            res = proc.process(FrameInput(s.stamp, s.rgb, s.thermal, s.thermal_encoding, s.depth))
+            frames += 1
+            assert res.modalities == {"color", "thermal", "depth"}
+            gt = [g for g in s.gt2d if g.visibility >= 0.3]
+            g3 = {g.id: g for g in s.gt3d}
+            for t in res.published_tracks():
+                if t.det_index >= 0:
+                    gid = gt[t.det_index].id
+                    gt_to_tracks[gid][t.track_id] += 1
+                    if t.position is not None and gid in g3:
+                        errs.append(np.linalg.norm(np.asarray(t.position) - g3[gid].center))
+    assert det.misses == 0 and frames >= 25
+    for gid, c in gt_to_tracks.items():
+        assert len(c) == 1, f"ground-truth {gid} got several track ids: {c}"
+    assert errs and np.median(errs) < 0.6
+
+
+def test_missing_modalities_and_bad_sizes_are_notes_not_crashes():
+    det = FixedDetector([[100, 100, 150, 220]])
+    proc = _processor(det)
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    # no camera_info at all: RGB only, reported
+    res = proc.process(FrameInput(1.0, rgb, np.zeros((512, 640), np.uint16), "mono16",
+                                  np.ones((480, 640), np.float32)))
+    assert res.modalities == {"color"} and any("camera_info" in t for _, t in res.notes)
+    from tracker.common.geometry import CameraModel
+    proc.set_camera("color", CameraModel.from_fov(640, 480, 69, "rgb"))
+    proc.set_camera("depth", CameraModel.from_fov(640, 480, 75, "depth"))
+    # depth of the wrong size and all-NaN depth
+    res = proc.process(FrameInput(1.1, rgb, None, None, np.ones((10, 10), np.float32)))
+    assert any(c == "depth" and "10x10" in t for c, t in res.notes)
+    res = proc.process(FrameInput(1.2, rgb, None, None, np.full((480, 640), np.nan, np.float32)))
+    assert any("no valid reading" in t for _, t in res.notes)
+    with pytest.raises(FrameError):
+        proc.process(FrameInput(1.3, np.zeros((10, 10, 3), np.uint8)))
+    # time going backwards resets the tracker
+    res = proc.process(FrameInput(0.5, rgb))
+    assert any("backwards" in t for _, t in res.notes)
+
+
+def test_extrinsics_chain_either_direction():
+    T = Transform.from_quat((0.1, 0, 0), (0, 0, 0, 1))
+    ext = extrinsics_from_edges({("base", "rgb"): T, ("base", "ir"): Transform.identity()},
+                                {"color": "rgb", "thermal": "ir"})
+    assert np.allclose(ext["thermal"].t, [-0.1, 0, 0])
+
+
+def test_target_frame_and_extrinsics_fallback():
+    from dataclasses import replace
+    from tracker.common.config import from_mapping
+    from tracker.common.geometry import CameraModel
+    from tracker.pipeline.processor import OutputConfig, StaticTransformConfig
+    cfg = load_node_config("config/tracker_node.yaml")
+    out = from_mapping(OutputConfig, {"target_frame": "base_link",
+                                      "T_target_color": {"translation": [1.0, 0.0, 2.0],
+                                                         "quaternion_xyzw": [0.0, 0.0, 0.0, 1.0]}}, where="output")
+    pc = replace(cfg.processor, output=out,
+                 fallback_extrinsics={"thermal": StaticTransformConfig((0.05, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))})
+    cfg = replace(cfg, processor=pc)
+    det = FixedDetector([[300, 200, 340, 300]])
+    proc = _processor(det, cfg)
+    assert proc.extrinsics()["thermal"][1] == "config" and proc.extrinsics()["depth"][1] == "identity (assumed)"
+    proc.set_extrinsics({"thermal": Transform.identity()})
+    assert proc.extrinsics()["thermal"][1] == "tf_static"
+    proc.set_camera("color", CameraModel.from_fov(640, 480, 69, "rgb"))
+    proc.set_camera("depth", CameraModel.from_fov(640, 480, 69, "depth"))
+    depth = np.full((480, 640), 4.0, np.float32)
+    for k in range(3):
+        res = proc.process(FrameInput(1.0 + k / 15, np.zeros((480, 640, 3), np.uint8), depth=depth))
+    t = res.published_tracks()[0]
+    assert res.frame_id == "base_link"
+    assert t.position[2] == pytest.approx(6.0, abs=0.05) and t.position[0] == pytest.approx(1.0 + 0.0, abs=0.3)

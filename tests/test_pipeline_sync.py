@@ -1,0 +1,135 @@
+"""ApproximateTimeSync: message_filters semantics (queue size, slop), silent inputs, bad stamps."""
+import pytest
+
+from tracker.common.config import ConfigError, from_mapping
+from tracker.pipeline.sync import ApproximateTimeSync, SyncConfig
+
+CAMS = ("color", "thermal", "depth")
+
+
+def make(**kw):
+    cfg = SyncConfig(**{"queue_size": 10, "slop_s": 0.02, "timeout_s": 0.5, **kw})
+    return ApproximateTimeSync(CAMS, cfg, now=0.0)
+
+
+def feed(sync, events):
+    out = []
+    for name, stamp, now in events:
+        out += sync.add(name, stamp, f"{name}@{stamp:.3f}", now)
+    return out
+
+
+def test_all_three_within_slop_emit_one_set_stamped_with_rgb():
+    s = make()
+    sets = feed(s, [("color", 1.000, 0.0), ("thermal", 1.003, 0.01), ("depth", 1.007, 0.02)])
+    assert len(sets) == 1
+    assert sets[0].stamp == 1.000
+    assert sets[0].msgs == {"color": "color@1.000", "thermal": "thermal@1.003", "depth": "depth@1.007"}
+    assert sets[0].missing == frozenset()
+
+
+def test_arrival_order_does_not_matter_and_each_rgb_emits_once():
+    s = make()
+    ev = []
+    for k in range(20):
+        t = 1.0 + k / 15
+        ev += [("depth", t + 0.007, k * 0.066), ("thermal", t + 0.003, k * 0.066), ("color", t, k * 0.066 + 0.001)]
+    sets = feed(s, ev)
+    assert [round(x.stamp, 6) for x in sets] == [round(1.0 + k / 15, 6) for k in range(20)]
+    assert s.stats.dropped == 0
+
+
+def test_partner_outside_slop_drops_the_rgb_frame_like_message_filters():
+    s = make()
+    sets = feed(s, [("color", 1.0, 0.0), ("thermal", 1.05, 0.01), ("depth", 1.05, 0.01),
+                    ("color", 1.05, 0.05)])
+    assert [x.stamp for x in sets] == [1.05]
+    assert s.stats.dropped == 1
+
+
+def test_queue_size_evicts_oldest_and_counts_a_drop():
+    s = make(queue_size=3)
+    feed(s, [("color", 1.0 + k * 0.1, 0.01 * k) for k in range(5)])
+    assert s.queued("color") == 3
+    assert s.stats.evicted["color"] == 2 and s.stats.dropped == 2
+
+
+def test_silent_camera_is_left_out_after_timeout_and_returns():
+    s = make()
+    ev = []
+    for k in range(12):
+        t, now = 1.0 + k / 15, k / 15
+        ev += [("color", t, now), ("depth", t + 0.007, now)]
+        if k < 3:
+            ev.append(("thermal", t + 0.003, now))
+    sets = feed(s, ev)
+    # frames 0-2 complete; 3.. wait for thermal until it has been silent for 0.5 s (receive clock)
+    assert [len(x.msgs) for x in sets[:3]] == [3, 3, 3]
+    assert "thermal" in s.silent
+    late = sets[3:]
+    assert late and all(x.missing == frozenset({"thermal"}) for x in late)
+    # no RGB frame lost while waiting: 12 frames in, 12 sets out
+    assert len(sets) == 12 and s.stats.dropped == 0
+    assert any("thermal" in e and "proceeding without it" in e for e in s.events)
+    back = s.add("thermal", 1.0 + 12 / 15 + 0.003, "th", 0.8)
+    assert back == [] and "thermal" not in s.silent
+    sets = feed(s, [("color", 1.0 + 12 / 15, 0.81), ("depth", 1.0 + 12 / 15 + 0.007, 0.81)])
+    assert len(sets) == 1 and sets[0].missing == frozenset()
+
+
+def test_poll_flushes_waiting_frames_when_a_camera_stops_and_nothing_else_arrives():
+    s = make()
+    assert feed(s, [("color", 1.0, 0.0), ("depth", 1.007, 0.0), ("thermal", 1.003, 0.0)])
+    assert feed(s, [("color", 1.066, 0.066), ("depth", 1.073, 0.066)]) == []
+    assert s.poll(0.55) == []
+    sets = s.poll(0.6)
+    assert len(sets) == 1 and sets[0].stamp == 1.066 and sets[0].missing == {"thermal"}
+
+
+def test_never_seen_camera_becomes_silent_after_timeout_from_first_rgb():
+    s = make()
+    assert s.poll(5.0) == [] and s.silent == {"color"}  # only RGB is reported before RGB arrives
+    assert feed(s, [("color", 1.0, 5.1), ("depth", 1.0, 5.1)]) == []
+    assert s.poll(5.5) == []
+    sets = s.poll(5.65)
+    assert len(sets) == 1 and sets[0].missing == {"thermal"}
+
+
+def test_without_rgb_nothing_is_emitted():
+    s = make()
+    feed(s, [("thermal", 1.0 + k / 15, k / 15) for k in range(15)])
+    assert s.poll(2.0) == []
+    assert "color" in s.silent
+
+
+def test_stamp_going_backwards_is_rejected_and_reported():
+    s = make()
+    feed(s, [("color", 1.0, 0.0), ("thermal", 1.0, 0.0), ("depth", 1.0, 0.0)])
+    assert feed(s, [("color", 0.9, 0.05)]) == []
+    assert s.stats.backwards["color"] == 1
+    assert any("not after the previous" in e for e in s.events)
+    # a big backward jump (bag loop) resets instead
+    feed(s, [("color", -5.0, 0.06)])
+    assert s.stats.resets == 1
+
+
+def test_single_input_emits_every_frame():
+    s = ApproximateTimeSync(["color"], SyncConfig())
+    assert len(s.add("color", 1.0, "a", 0.0)) == 1
+    assert len(s.add("color", 1.1, "b", 0.1)) == 1
+
+
+def test_config_validation_names_the_key():
+    with pytest.raises(ConfigError, match="sync.slop_s"):
+        from_mapping(SyncConfig, {"slop_s": -1}, where="sync")
+    with pytest.raises(ConfigError, match="unknown key"):
+        from_mapping(SyncConfig, {"slopp": 0.1}, where="sync")
+
+
+def test_a_stall_of_everything_silences_nobody():
+    """A busy machine or a paused player delays every camera: no camera is left out for that."""
+    s = make()
+    feed(s, [("color", 1.0, 0.0), ("thermal", 1.003, 0.0), ("depth", 1.007, 0.0)])
+    sets = feed(s, [("color", 1.066, 2.0), ("thermal", 1.069, 2.001), ("depth", 1.073, 2.002)])
+    assert len(sets) == 1 and sets[0].missing == frozenset()
+    assert s.silent == frozenset()
