@@ -3,7 +3,15 @@
 # wheels and the Python dependencies, the interface packages in msg/ built against those wheels, the
 # tracker package installed in editable mode, and ./env.sh to source. A second run takes seconds.
 # Variables: PYTHON (interpreter for the venv, default python3), TRACKER_VENV (default .venv).
+# Option: --with-baselines also installs the optional BoxMOT baselines of tracker-eval.
 set -euo pipefail
+with_baselines=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-baselines) with_baselines=1 ;;
+    *) echo "usage: scripts/setup.sh [--with-baselines]" >&2; exit 2 ;;
+  esac
+done
 start=$(date +%s)
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -33,6 +41,17 @@ if [ "$(cat "$venv/.tracker-req" 2>/dev/null)" != "$req_hash" ]; then
   "$vpy" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored: it is neither" >&2 || true
   "$vpy" -c 'import rclpy, torch, onnxruntime, rosbags, tracker' || { log "dependency install failed"; exit 1; }
   echo "$req_hash" > "$venv/.tracker-req"
+fi
+
+if [ "$with_baselines" = 1 ]; then
+  b_hash=$(hash_of requirements-baselines.txt)
+  if [ "$(cat "$venv/.tracker-baselines" 2>/dev/null)" != "$b_hash" ]; then
+    log "installing the optional BoxMOT baselines (requirements-baselines.txt, no dependency resolution)"
+    "$vpy" -m pip install -q --disable-pip-version-check --no-deps -r requirements-baselines.txt 2>&1 \
+      | grep -v "is ignored: it is neither" >&2 || true
+    "$vpy" -c 'import boxmot' || { log "baseline install failed"; exit 1; }
+    echo "$b_hash" > "$venv/.tracker-baselines"
+  fi
 fi
 
 # 2. interface packages. vision_msgs and tf2_msgs are only built when the environment has none
