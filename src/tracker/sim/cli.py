@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="YAML with a 'sim' section (default config/sim.yaml)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bag of the same name")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--render-mode", choices=("processes", "serial"), default="processes",
+                   help="processes: one process per camera, all cores (default); serial: one core. Same bag.")
     p.add_argument("--list-presets", action="store_true", help="describe the presets and exit")
     return p
 
@@ -45,7 +47,8 @@ def main(argv=None) -> int:
                 return 2
             shutil.rmtree(target)
         path = simulate(args.preset, args.duration, args.seed, args.randomize, args.out, args.storage,
-                        config=cfg, name=name, progress=None if not args.no_progress else False)
+                        config=cfg, name=name, progress=None if not args.no_progress else False,
+                        render_mode=args.render_mode)
     except (ConfigError, ValueError) as e:
         print(f"tracker-sim: {e}", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
 """The scenario (world, rig, timeline from one seed) and the renderer that turns it into frames + GT."""
 from __future__ import annotations
 
+import multiprocessing as mp
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,8 @@ from .randomize import randomize_config
 from .rig import RigMotion, camera_models, extrinsics
 from .timing import timeline
 from .world import build_world
+
+RENDER_MODES = ("serial", "threads", "processes")
 
 # independent random streams, one per job, all derived from the seed
 STREAMS = {"randomize": 1, "world": 2, "rig": 3, "timing": 4, "color": 10, "thermal": 11, "depth": 12}
@@ -197,12 +201,24 @@ class Renderer:
                 o[w0:w1, x0:x1] = r[w0 - e0:w1 - e0, x0 - f0:x1 - f0]
         return out[0] if single else out
 
-    def render_events(self, events, threads: bool = True, lookahead: int = 6):
-        """Frames of ``events`` ([(t_rel, camera)], in order), yielded in the same order. With ``threads``, the
-        cameras render concurrently (numpy/cv2 release the GIL), one worker per camera: each camera's frames
-        and random draws keep their order, so the frames are identical to calling :meth:`render` one by one.
-        ``lookahead``: frames rendered ahead of the consumer."""
-        if not threads:
+    def render_events(self, events, mode: str = "serial", lookahead: int = 6):
+        """Frames of ``events`` ([(t_rel, camera)], in order), yielded in the same order and identical in every
+        mode (each camera's frames and random draws keep their order):
+
+        - ``serial``: :meth:`render` one by one.
+        - ``threads``: one thread per camera (numpy/cv2 release the GIL only in part; little gain).
+        - ``processes``: one forked process per camera, frames sent back through pipes; uses every core. This
+          renderer's own state (noise streams, caches) does not advance, so render a scenario's events in
+          one call. Falls back to ``serial`` where ``fork`` is unavailable.
+
+        ``lookahead``: frames rendered ahead of the consumer (threads)."""
+        if mode not in RENDER_MODES:
+            raise ValueError(f"render mode {mode!r}: expected one of {', '.join(RENDER_MODES)}")
+        events = list(events)
+        if mode == "processes" and "fork" in mp.get_all_start_methods():
+            yield from self._render_processes(events)
+            return
+        if mode != "threads":
             for t_rel, cam in events:
                 yield self.render(cam, t_rel)
             return
@@ -222,6 +238,35 @@ class Renderer:
                 f.cancel()
             for pool in pools.values():
                 pool.shutdown(wait=True)
+
+    def _render_processes(self, events):
+        ctx = mp.get_context("fork")
+        pipes, procs = {}, []
+        try:
+            for cam in dict.fromkeys(c for _, c in events):
+                recv, send = ctx.Pipe(duplex=False)
+                p = ctx.Process(target=_camera_worker, args=(self, cam, [t for t, c in events if c == cam], send),
+                                name=f"sim-{cam}")
+                p.start()
+                send.close()
+                pipes[cam] = recv
+                procs.append(p)
+            for _, cam in events:
+                try:
+                    f = pipes[cam].recv()
+                except EOFError:
+                    raise RuntimeError(f"simulator worker for the {cam} camera died") from None
+                if isinstance(f, _WorkerFailure):
+                    raise RuntimeError(f"simulator worker for the {cam} camera failed:\n{f.traceback}")
+                yield f
+        finally:
+            for r in pipes.values():
+                r.close()
+            for p in procs:
+                p.join(timeout=0.5)
+                if p.is_alive():
+                    p.terminate()
+                    p.join()
 
     def _visibility(self, b: raster.Buffers, rasters, sil_static: dict) -> dict:
         sc = self.sc
@@ -248,3 +293,24 @@ class Renderer:
             d = uv[1] - uv[0]
             out.append((r.region, (float(d[0]), float(d[1]))))
         return out
+
+
+@dataclass
+class _WorkerFailure:
+    traceback: str
+
+
+def _camera_worker(renderer: Renderer, cam: str, times: list, conn) -> None:
+    """Forked process: render ``cam`` at ``times`` in order and send each frame (stops when the reader goes)."""
+    try:
+        for t in times:
+            conn.send(renderer.render(cam, t))
+    except (BrokenPipeError, EOFError):
+        pass
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        try:
+            conn.send(_WorkerFailure(traceback.format_exc()))
+        except OSError:
+            pass
+    finally:
+        conn.close()

@@ -53,7 +53,7 @@ def _plain(x):
 def simulate(preset_names: str | Iterable[str] | None = None, duration_s: float = 10.0, seed: int = 0,
              randomize: bool = False, out_dir: str | Path = ".", storage: str = "mcap", *,
              config: SimConfig | None = None, name: str | None = None, progress: bool | None = None,
-             topics: Topics = Topics()) -> Path:
+             topics: Topics = Topics(), render_mode: str = "processes") -> Path:
     """Render ``duration_s`` seconds into ``out_dir/<name>`` (a rosbag2 directory) and write the calibration
     sidecar ``out_dir/<name>.calibration.yaml``. Returns the bag path. Same arguments -> same messages."""
     cfg = build_config(preset_names, config)
@@ -68,12 +68,12 @@ def simulate(preset_names: str | Iterable[str] | None = None, duration_s: float 
         t0 = sc.stamp(0.0)
         w.write_tf_static(t0, {frames[n]: (frames["color"], sc.extrinsics[n]) for n in CAMERAS if n != "color"},
                           topic=topics.tf_static)
-        events = sc.events
+        frames_it = renderer.render_events(sc.events, mode=render_mode)
         if progress:
             from tqdm import tqdm
-            events = tqdm(events, desc=f"simulating {path.name}", unit="frame")
-        for t_rel, cam in events:
-            f = renderer.render(cam, t_rel)
+            frames_it = tqdm(frames_it, total=len(sc.events), desc=f"simulating {path.name}", unit="frame")
+        for f in frames_it:
+            cam = f.camera
             w.latency_ns = int(round(sc.cfg.camera(cam).latency_s * 1e9))
             w.write_camera_info(topics.info(cam), f.stamp, sc.cameras[cam])
             w.write_image(topics.image(cam), f.stamp, frames[cam], f.image, f.encoding)
