@@ -48,6 +48,8 @@ class BackendConfig:
     engine_cache_dir: str = param("build/trt_engines", doc="where built TensorRT engines and timing caches go")
     workspace_mib: int = param(1024, unit="MiB", ge=16, doc="TensorRT builder workspace limit")
     threads: int = param(0, ge=0, doc="ONNX Runtime / torch CPU threads (0: library default)")
+    spin_wait: bool = param(False, doc="let ONNX Runtime's CPU threads busy-wait between operators: a little "
+                                       "faster alone, slower beside other busy processes (player, recorder, DDS)")
     verify_hash: bool = param(True, doc="check the model file against the metadata's version_hash")
 
     def validate(self) -> None:

@@ -33,6 +33,7 @@ class OnnxRuntimeBackend(Backend):
         if config.threads:
             so.intra_op_num_threads = config.threads
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spin_wait else "0")
         try:
             self.session = ort.InferenceSession(str(model_path), so, providers=providers)
         except Exception as e:  # noqa: BLE001 - ORT raises its own exception types for corrupt files

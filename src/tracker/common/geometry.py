@@ -155,14 +155,21 @@ class CameraModel:
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Project camera-frame points (N, 3) to pixels (N, 2); also returns a mask of points in front."""
         p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-        z = p[:, 2]
+        u, v, front = self.project_xyz(p[:, 0], p[:, 1], p[:, 2])
+        return np.stack([u, v], axis=1), front
+
+    def project_xyz(self, x: np.ndarray, y: np.ndarray, z: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`project` on coordinate arrays of any (equal) shape, in their own float dtype (float32 stays
+        float32: the per-pixel paths of registration use it). Returns ``u, v, front``."""
         front = z > 1e-6
-        zs = np.where(front, z, 1.0)
-        xn, yn = p[:, 0] / zs, p[:, 1] / zs
+        zs = np.where(front, z, z.dtype.type(1))
+        xn, yn = x / zs, y / zs
         if self.has_distortion:
             xn, yn = self._distort(xn, yn)
-        uv = np.stack([self.fx * xn + self.cx, self.fy * yn + self.cy], axis=1)
-        return uv, front
+            xn, yn = xn.astype(x.dtype, copy=False), yn.astype(x.dtype, copy=False)
+        dt = x.dtype.type
+        return dt(self.fx) * xn + dt(self.cx), dt(self.fy) * yn + dt(self.cy), front
 
     def undistort_normalized(self, uv: np.ndarray, iterations: int = 8) -> np.ndarray:
         """Normalised image coordinates (N, 2) of pixels (N, 2), inverting the distortion iteratively."""

@@ -298,6 +298,7 @@ class TrackerNode(LifecycleNode):
             th_enc = str(m.encoding) if thermal is not None else None
         if "depth" in s.msgs:
             depth = self._decode("depth", s.msgs["depth"][0], now)
+        t_decoded = time.monotonic()
         try:
             res = self.processor.process(FrameInput(s.stamp, rgb, thermal, th_enc, depth, s.missing))
         except FrameError as e:
@@ -307,8 +308,11 @@ class TrackerNode(LifecycleNode):
         for cam, text in res.notes:
             self.health.problem(cam, text, now)
             self._warn(f"note-{cam}-{text[:20]}", f"{cam}: {text}")
+        t_processed = time.monotonic()
         self._publish(res, rgb_msg, rgb, s)
         done = time.monotonic()
+        res.timings["decode"] = t_decoded - now
+        res.timings["publish"] = done - t_processed
         stamp_lat = None
         if not self.get_parameter("use_sim_time").value:
             stamp_lat = time.time() - s.stamp

@@ -45,6 +45,16 @@ def _same_camera(a: CameraModel, b: CameraModel, T: Transform) -> bool:
             and np.allclose(T.t, 0.0))
 
 
+def _ray_directions(cam: CameraModel, T_target_cam: Transform
+                    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """For every pixel of ``cam``, its undistorted ray (x/z, y/z, 1) rotated into the target frame, as three
+    float32 (H, W) arrays, and the translation: pixel at depth z -> z * direction + t in the target frame."""
+    rays = cam.pixel_rays()
+    d = np.concatenate([rays, np.ones(rays.shape[:2] + (1,))], axis=-1) @ T_target_cam.R.T
+    return (tuple(np.ascontiguousarray(d[..., i], dtype=np.float32) for i in range(3)),
+            np.asarray(T_target_cam.t, dtype=np.float32))
+
+
 class Registrar:
     """Registers thermal and depth images to the RGB camera; built once per set of camera models."""
 
@@ -58,11 +68,15 @@ class Registrar:
         self.depth = cameras.get("depth")
         self.T_color_thermal = extrinsics.get("thermal", Transform.identity())
         self.T_color_depth = extrinsics.get("depth", Transform.identity())
-        self._color_rays = self.color.pixel_rays().astype(np.float32)  # (H, W, 2)
-        self._depth_rays = self.depth.pixel_rays().reshape(-1, 2) if self.depth is not None else None
         self._depth_aligned = self.depth is not None and _same_camera(self.color, self.depth, self.T_color_depth)
         self._thermal_aligned = (self.thermal is not None
                                  and _same_camera(self.color, self.thermal, self.T_color_thermal))
+        # per pixel, the direction (per metre of depth) of its ray in the target frame: a point at depth z is
+        # z * direction + t, three float32 multiply-adds per pixel instead of a transform of an (N, 3) array
+        self._depth_dirs = (_ray_directions(self.depth, self.T_color_depth)
+                            if self.depth is not None and not self._depth_aligned else None)
+        self._thermal_dirs = (_ray_directions(self.color, self.T_color_thermal.inverse())
+                              if self.thermal is not None and not self._thermal_aligned else None)
         self._plane_maps: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ depth
@@ -78,19 +92,18 @@ class Registrar:
         valid = np.isfinite(d) & (d >= cfg.min_depth_m) & (d <= cfg.max_depth_m)
         if self._depth_aligned:
             return np.where(valid, d, np.float32(np.nan)).astype(np.float32)
-        z = d.reshape(-1)[valid.reshape(-1)].astype(np.float64)
-        rays = self._depth_rays[valid.reshape(-1)]
-        pts = np.column_stack([rays[:, 0] * z, rays[:, 1] * z, z])
-        pc = self.T_color_depth.apply(pts)
-        uv, front = self.color.project(pc)
-        u = np.rint(uv[:, 0]).astype(np.int64)
-        v = np.rint(uv[:, 1]).astype(np.int64)
+        sel = valid.reshape(-1)
+        z = d.reshape(-1)[sel]
+        (dx, dy, dz), t = self._depth_dirs
+        x, y, zc = (a.reshape(-1)[sel] * z + ti for a, ti in zip((dx, dy, dz), t))
+        uf, vf, front = self.color.project_xyz(x, y, zc)
+        u = np.rint(uf).astype(np.int64)
+        v = np.rint(vf).astype(np.int64)
         W, H = self.color.width, self.color.height
         keep = front & (u >= 0) & (u < W) & (v >= 0) & (v < H)
         idx = v[keep] * W + u[keep]
-        zc = pc[keep, 2]
         out = np.full(H * W, np.inf, dtype=np.float32)
-        np.minimum.at(out, idx, zc.astype(np.float32))   # z-buffer: nearest wins
+        np.minimum.at(out, idx, zc[keep])   # z-buffer: nearest wins
         out = out.reshape(H, W)
         if cfg.hole_fill_px > 0:
             k = 2 * cfg.hole_fill_px + 1
@@ -102,13 +115,12 @@ class Registrar:
 
     # ---------------------------------------------------------------- thermal
     def _thermal_maps(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rays = self._color_rays
-        pts = np.concatenate([rays * z[..., None], z[..., None]], axis=-1).reshape(-1, 3)
-        pt = self.T_color_thermal.inverse().apply(pts)
-        uv, front = self.thermal.project(pt)
-        uv[~front] = -1.0
-        H, W = self.color.height, self.color.width
-        return (uv[:, 0].reshape(H, W).astype(np.float32), uv[:, 1].reshape(H, W).astype(np.float32))
+        """remap() maps: where each RGB pixel, lifted to depth ``z`` (H, W), lands in the thermal image."""
+        (dx, dy, dz), t = self._thermal_dirs
+        mx, my, front = self.thermal.project_xyz(dx * z + t[0], dy * z + t[1], dz * z + t[2])
+        mx[~front] = -1.0
+        my[~front] = -1.0
+        return mx, my
 
     def thermal_to_rgb(self, thermal: np.ndarray, depth_rgb: np.ndarray | None = None) -> np.ndarray:
         """Thermal image (its own camera) → the same dtype at RGB resolution, aligned with the RGB pixels."""
