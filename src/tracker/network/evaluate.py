@@ -16,9 +16,8 @@ from tracker.common.config import load_yaml
 
 from .dataset import FrameCache, bag_specs
 from .decode import decode
-from .metrics import APAccumulator
+from .metrics import ConditionAP
 from .model import CLASS_NAMES
-from .train import EVAL_MIN_HEIGHT_PX, EVAL_MIN_VISIBILITY, _rounded
 
 SUBSETS = {"all": (True, True, True), "rgb": (True, False, False), "thermal": (False, True, False),
            "rgb+thermal": (True, True, False), "rgb+depth": (True, False, True), "thermal+depth": (False, True, True)}
@@ -26,21 +25,11 @@ SUBSETS = {"all": (True, True, True), "rgb": (True, False, False), "thermal": (F
 
 def evaluate_backend(backend, cache: FrameCache, modalities=(True, True, True), score_threshold: float = 0.05
                      ) -> dict:
-    accs: dict[str, dict[int, APAccumulator]] = {}
+    ap = ConditionAP(CLASS_NAMES)
     for i in range(len(cache)):
-        x = cache.network_inputs(i, modalities)
-        out = backend.infer({k: v[None] for k, v in x.items()})
-        d = decode(out, 100, score_threshold)
-        gt = cache.objects(i)
-        cond = cache.conditions[int(cache.a["clip"][i])]
-        for key in (cond, "all"):
-            a = accs.setdefault(key, {c: APAccumulator(0.5) for c in range(len(CLASS_NAMES))})
-            for c in range(len(CLASS_NAMES)):
-                g = gt[gt[:, 4] == c]
-                ign = (g[:, 6] < EVAL_MIN_VISIBILITY) | ((g[:, 3] - g[:, 1]) < EVAL_MIN_HEIGHT_PX)
-                k = d.classes == c
-                a[c].add(d.boxes[k], d.scores[k], g[:, :4], ign)
-    return {cond: {CLASS_NAMES[c]: _rounded(acc.ap()) for c, acc in a.items()} for cond, a in accs.items()}
+        out = backend.infer({k: v[None] for k, v in cache.network_inputs(i, modalities).items()})
+        ap.add(cache.conditions[int(cache.a["clip"][i])], decode(out, 100, score_threshold), cache.objects(i))
+    return ap.result()
 
 
 def main(argv=None) -> int:

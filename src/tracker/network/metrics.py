@@ -3,6 +3,8 @@ ignore regions: detections matched to an ignored ground truth (too occluded or t
 nor FP, and ignored ground truth is not counted as missed."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -71,3 +73,38 @@ def average_precision(dets, gts, iou_threshold: float = 0.5) -> float:
     for (db, ds), (gb, gi) in zip(dets, gts):
         acc.add(db, ds, gb, gi)
     return acc.ap()
+
+
+EVAL_MIN_VISIBILITY = 0.3  # GT less visible than this is an ignore region in evaluation
+EVAL_MIN_HEIGHT_PX = 8.0  # GT lower than this (network-input px; 16 px in a 640x480 image) is ignored
+
+
+def _rounded(ap: float) -> float | None:
+    """AP rounded for reports; None where there was no ground truth (NaN is not JSON)."""
+    return None if math.isnan(ap) else round(ap, 4)
+
+
+class ConditionAP:
+    """AP@``iou`` per condition and class, plus ``all``. GT rows are ``(x1, y1, x2, y2, class, id, visibility)``
+    in network-input pixels; GT less visible than ``EVAL_MIN_VISIBILITY`` or lower than ``EVAL_MIN_HEIGHT_PX``
+    is an ignore region."""
+
+    def __init__(self, class_names, iou: float = 0.5):
+        self.class_names = tuple(class_names)
+        self.iou = iou
+        self.accs: dict = {}
+
+    def add(self, condition: str, dets, gt: np.ndarray) -> None:
+        """``dets``: decoded detections of one frame (``boxes``, ``scores``, ``classes``)."""
+        for key in (condition, "all"):
+            a = self.accs.setdefault(key, {c: APAccumulator(self.iou) for c in range(len(self.class_names))})
+            for c in range(len(self.class_names)):
+                g = gt[gt[:, 4] == c]
+                ign = (g[:, 6] < EVAL_MIN_VISIBILITY) | ((g[:, 3] - g[:, 1]) < EVAL_MIN_HEIGHT_PX)
+                k = dets.classes == c
+                a[c].add(dets.boxes[k], dets.scores[k], g[:, :4], ign)
+
+    def result(self) -> dict:
+        """{condition: {class name: AP or None}}."""
+        return {cond: {self.class_names[c]: _rounded(acc.ap()) for c, acc in a.items()}
+                for cond, a in self.accs.items()}

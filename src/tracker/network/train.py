@@ -27,15 +27,11 @@ from tracker.common.config import ConfigError, from_mapping, load_yaml, param, s
 from .dataset import AugmentConfig, ClipBatchSampler, FrameCache, augment_frame, bag_specs
 from .decode import decode
 from .losses import LossWeights, detection_losses
-from .metrics import APAccumulator
+from .metrics import ConditionAP
 from .model import CLASS_NAMES, MODALITIES, ModelConfig, TrackerNet, load_model_config
 from .targets import build_targets
 
 log = logging.getLogger("tracker.train")
-EVAL_MIN_VISIBILITY = 0.3  # GT less visible than this is an ignore region in evaluation
-EVAL_MIN_HEIGHT_PX = 8.0  # GT lower than this (network-input px; 16 px in a 640x480 image) is ignored
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = param(1200, unit="steps", ge=1)
@@ -52,16 +48,11 @@ class TrainConfig:
     threads: int = param(1, ge=1, doc="torch CPU threads (1 is fastest on a shared machine)")
 
 
-def _rounded(ap: float) -> float | None:
-    """AP rounded for reports; None where there was no ground truth (NaN is not JSON)."""
-    return None if math.isnan(ap) else round(ap, 4)
-
-
 def person_ap_by_condition(net: TrackerNet, cache: FrameCache, modalities=(True, True, True),
                            score_threshold: float = 0.05, batch: int = 8) -> dict:
     """Person (and vehicle) AP@0.5 per condition and overall on an un-augmented cache."""
     net.eval()
-    accs: dict[str, dict[int, APAccumulator]] = {}
+    ap = ConditionAP(CLASS_NAMES)
     conds = cache.conditions
     n = len(cache)
     with torch.no_grad():
@@ -72,17 +63,8 @@ def person_ap_by_condition(net: TrackerNet, cache: FrameCache, modalities=(True,
             out = net.postprocess(net(t["rgb"], t["thermal"], t["depth"], t["modality"]))
             out = {k: v.numpy() for k, v in out.items()}
             for b, i in enumerate(idx):
-                d = decode(out, 100, score_threshold, b)
-                gt = cache.objects(i)
-                cond = conds[int(cache.a["clip"][i])]
-                for key in (cond, "all"):
-                    a = accs.setdefault(key, {c: APAccumulator(0.5) for c in range(len(CLASS_NAMES))})
-                    for c in range(len(CLASS_NAMES)):
-                        g = gt[gt[:, 4] == c]
-                        ign = (g[:, 6] < EVAL_MIN_VISIBILITY) | ((g[:, 3] - g[:, 1]) < EVAL_MIN_HEIGHT_PX)
-                        k = d.classes == c
-                        a[c].add(d.boxes[k], d.scores[k], g[:, :4], ign)
-    return {cond: {CLASS_NAMES[c]: _rounded(acc.ap()) for c, acc in a.items()} for cond, a in accs.items()}
+                ap.add(conds[int(cache.a["clip"][i])], decode(out, 100, score_threshold, b), cache.objects(i))
+    return ap.result()
 
 
 def _collate(items, crop_w, crop_h, bin_centres):
