@@ -11,17 +11,18 @@ from tracker.core import ClassParams, TrackerConfig, load_tracker_config
 YAML = Path(__file__).resolve().parents[1] / "config" / "tracker_node.yaml"
 
 
-MODEL_SPECIFIC = ("high_score", "new_track_score")  # set in the YAML for the default model's score scale
+MODEL_SPECIFIC = ("high_score", "new_track_score")  # per class: set in the YAML for the default model's scores
+MODEL_SPECIFIC_TOP = ("gate_position_chi2",)  # set in the YAML for the default model's 3D noise
 
 
 def test_defaults_and_yaml_agree():
-    """The YAML holds the code's defaults, except the per-class score thresholds, which belong to the default
-    model (docs/tracker-core.md, "Thresholds of the node")."""
+    """The YAML holds the code's defaults, except the per-class score thresholds and the 3D gate, which belong to
+    the default model (docs/tracker-core.md, "Thresholds of the node")."""
     y, d = load_tracker_config(YAML), TrackerConfig()
     assert any(getattr(y.classes[n], k) != getattr(d.classes[n], k) for n in d.classes for k in MODEL_SPECIFIC)
     classes = {n: dataclasses.replace(p, **{k: getattr(d.classes[n], k) for k in MODEL_SPECIFIC})
                for n, p in y.classes.items()}
-    assert dataclasses.replace(y, classes=classes) == d
+    assert dataclasses.replace(y, classes=classes, **{k: getattr(d, k) for k in MODEL_SPECIFIC_TOP}) == d
 
 
 @pytest.mark.parametrize("data, message", [
