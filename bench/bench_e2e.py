@@ -9,7 +9,7 @@
       The tracker pipeline without DDS (Processor: registration -> detector -> depth3d -> tracker) on the demo
       bag's frames: the compute ceiling, per stage.
 
-  python bench/bench_e2e.py dds [--model M] [--realtime | --window N]
+  python bench/bench_e2e.py dds [--model M] [--realtime]
       The whole suite over DDS on the demo bag (player process -> tracker node process -> recorder):
       throughput (lockstep: as fast as the node can go) and sensor stamp -> publish latency p50/p99
       (player publish wall time -> recorder receive wall time of /tracker/tracks).
@@ -209,19 +209,19 @@ def pipeline(model: str | None, frames: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------- dds
-def dds(model: str | None, realtime: bool, out: Path, window: int = 1) -> dict:
+def dds(model: str | None, realtime: bool, out: Path) -> dict:
     import shutil
 
     from tracker.nodes.replay import replay_bag
     from tracker.sim.demo import ensure_demo_bag
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 200)))
     bag = ensure_demo_bag(ROOT / "build" / "demo" / "demo_day")
-    out_bag = out / ("bench_realtime" if realtime else f"bench_lockstep_w{window}")
+    out_bag = out / ("bench_realtime" if realtime else "bench_lockstep")
     if out_bag.exists():
         shutil.rmtree(out_bag)
-    st = replay_bag(bag, out_bag, model_path=model, realtime=realtime, window=window)
+    st = replay_bag(bag, out_bag, model_path=model, realtime=realtime)
     pipe = next((v for k, v in st["diagnostics"].items() if k.endswith("pipeline")), {})
-    return {"mode": "realtime (15 Hz bag)" if realtime else f"lockstep, {window} RGB frame(s) in flight",
+    return {"mode": "realtime (15 Hz bag)" if realtime else "lockstep (as fast as possible)",
             "frames_in": st["frames_in"], "frames_out": st["frames_out"], "missing": st["n_missing"],
             "fps": round(st["fps"], 1), "latency_p50_ms": round(st["latency_p50_ms"], 1),
             "latency_p99_ms": round(st["latency_p99_ms"], 1),
@@ -242,8 +242,6 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--model", default=None)
     ap.add_argument("--realtime", action="store_true")
-    ap.add_argument("--window", type=int, default=1,
-                    help="dds lockstep: RGB frames in flight (2: the next set travels while the node works)")
     ap.add_argument("--best-effort", action="store_true", help="transport: BEST_EFFORT instead of RELIABLE")
     ap.add_argument("--out", default=str(ROOT / "build" / "bench"))
     a = ap.parse_args(argv)
@@ -259,7 +257,7 @@ def main(argv=None) -> int:
     elif a.mode == "pipeline":
         res = pipeline(a.model, a.frames)
     else:
-        res = dds(a.model, a.realtime, out, a.window)
+        res = dds(a.model, a.realtime, out)
     res["machine"] = machine()
     print(json.dumps(res, indent=1))
     (out / f"bench_e2e_{a.mode}{'_rt' if a.realtime else ''}.json").write_text(json.dumps(res, indent=1))

@@ -17,8 +17,8 @@ def test_default_model_loads_and_matches_card():
     b = create_backend(BackendConfig(order=("onnxruntime",), device="cpu", threads=1), MODEL)
     meta = b.meta
     assert (meta["input_width"], meta["input_height"]) == (320, 256) and meta["embedding_dim"] == 32
-    assert meta["class_names"] == ["person", "vehicle"] and meta["training"]["seed"] == 0
-    assert "--seed 0" in meta["training"]["command"]
+    assert meta["class_names"] == ["person", "vehicle"]
+    assert f"--seed {meta['training']['seed']}" in meta["training"]["command"]
     card = (ROOT / "models" / "MODEL_CARD.md").read_text()
     assert meta.version_hash in card and meta["training"]["command"].split(" --out")[0] in card
     assert MODEL.stat().st_size < 8e6

@@ -7,7 +7,6 @@ publisher sends), with /clock set to each message's bag time so that nodes with 
 * ``--rate R``: real time scaled by R (bag receive times);
 * ``--lockstep``: as fast as the tracker allows: before each RGB frame, wait until /tracker/tracks carries the
   previous RGB stamp (or ``lockstep_timeout_s``). Nothing is dropped by queues, so every set gets processed.
-  ``--window N`` (``lockstep_window``) lets N RGB frames be in flight: the next set travels while the node works.
 
 ``--stop TOPIC@SECONDS`` stops publishing a topic SECONDS after the start of the bag (a camera that dies).
 ``--publish-log FILE`` writes {rgb stamp ns: wall publish time} for end-to-end latency.
@@ -19,7 +18,6 @@ import importlib
 import json
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +31,6 @@ class PlayerConfig:
     rate: float = param(1.0, unit="1", gt=0.0, le=100.0, doc="playback speed factor (real-time pacing)")
     lockstep: bool = param(False, doc="wait for the tracker's output of each RGB frame before the next one")
     lockstep_timeout_s: float = param(2.0, unit="s", gt=0.0, doc="longest wait for one output in lockstep mode")
-    lockstep_window: int = param(1, unit="frames", ge=1, le=8,
-                                 doc="lockstep: RGB frames that may be in flight (published, no output yet). 1: "
-                                     "strictly one at a time; 2: the next set travels while the node works "
-                                     "(with node.processing: latest, nothing is skipped at 2)")
     output_topic: str = param("/tracker/tracks", doc="topic watched in lockstep mode")
     color_image: str = param("/camera/color/image_raw", doc="the RGB topic (pivot of lockstep and latency log)")
     publish_clock: bool = param(True, doc="publish /clock (bag time) for use_sim_time nodes")
@@ -135,7 +129,6 @@ def play(bag: str | Path, cfg: PlayerConfig, stops: dict[str, float] | None = No
     start_wall = None
     t0_bag = None
     last_rgb: int | None = None
-    in_flight: deque = deque()  # lockstep: RGB stamps published and not yet answered
     clock_ns = 0
     try:
         for conn, t_bag, raw in reader.messages():
@@ -154,15 +147,9 @@ def play(bag: str | Path, cfg: PlayerConfig, stops: dict[str, float] | None = No
                 continue
             is_rgb = conn.topic == cfg.color_image
             if cfg.lockstep:
-                if is_rgb and in_flight:
-                    while len(in_flight) >= cfg.lockstep_window:
-                        oldest = in_flight[0]
-                        wait_end = time.monotonic() + cfg.lockstep_timeout_s
-                        if not wait_output(oldest, wait_end):
-                            waited_out += 1
-                        in_flight.popleft()
-                    while in_flight and in_flight[0] in outputs:  # answered meanwhile
-                        in_flight.popleft()
+                if is_rgb and last_rgb is not None:
+                    if not wait_output(last_rgb, time.monotonic() + cfg.lockstep_timeout_s):
+                        waited_out += 1
                 else:
                     spin(0.0)
             else:
@@ -180,8 +167,6 @@ def play(bag: str | Path, cfg: PlayerConfig, stops: dict[str, float] | None = No
             if is_rgb:
                 last_rgb = _header_ns(raw)
                 pub_log[last_rgb] = time.time()
-                if cfg.lockstep:
-                    in_flight.append(last_rgb)
         if cfg.lockstep and last_rgb is not None:
             wait_output(last_rgb, time.monotonic() + cfg.lockstep_timeout_s)
         # let reliable writers deliver before the node disappears
@@ -215,14 +200,12 @@ def main(argv=None) -> int:
     ap.add_argument("--config", default=None, help="player YAML (default config/player.yaml)")
     ap.add_argument("--rate", type=float, default=None)
     ap.add_argument("--lockstep", action="store_true", default=None)
-    ap.add_argument("--window", type=int, default=None, help="lockstep: RGB frames in flight (default from config)")
     ap.add_argument("--stop", action="append", default=[], metavar="TOPIC@SECONDS")
     ap.add_argument("--publish-log", default=None)
     a = ap.parse_args(argv)
     import dataclasses
     cfg = load_player_config(a.config)
-    over = {k: v for k, v in (("rate", a.rate), ("lockstep", a.lockstep), ("lockstep_window", a.window))
-            if v is not None}
+    over = {k: v for k, v in (("rate", a.rate), ("lockstep", a.lockstep)) if v is not None}
     cfg = dataclasses.replace(cfg, **over)
     stats = play(a.bag, cfg, parse_stops(a.stop), a.publish_log)
     print(json.dumps(stats), flush=True)

@@ -67,12 +67,11 @@ def _tail(path: Path, n: int = 3000) -> str:
 def replay_bag(bag_path, out_bag_path, config_path=None, model_path=None, realtime: bool = False,
                rgb_only: bool = False, *, stops: dict | None = None, node_command: list | None = None,
                rate: float = 1.0, startup_timeout_s: float = 90.0, recorder_config: RecorderConfig | None = None,
-               quiet: bool = True, large_image_profile: bool = True, window: int = 1) -> dict:
+               quiet: bool = True, large_image_profile: bool = True) -> dict:
     """Play ``bag_path`` (lockstep unless ``realtime``) through the tracker node, record every output topic into
     ``out_bag_path`` and return statistics: frames_in, frames_out, duplicate/missing stamps, per-frame
     latencies (s), p50/p99, fps, track ids, the last diagnostics, logs.
 
-    ``window``: lockstep RGB frames in flight (player ``--window``).
     ``stops``: {topic: seconds} stops a topic mid-run (camera failure); ``node_command`` replaces the tracker
     process command (tests use it to run the node with a test double). ``large_image_profile``: unless
     FASTDDS_DEFAULT_PROFILES_FILE is already set, every process of the run uses config/fastdds_large_images.xml."""
@@ -82,14 +81,14 @@ def replay_bag(bag_path, out_bag_path, config_path=None, model_path=None, realti
         os.environ[FASTDDS_PROFILE_VAR] = str(fastdds_profile())
     try:
         return _replay(bag_path, out_bag_path, config_path, model_path, realtime, rgb_only, stops, node_command,
-                       rate, startup_timeout_s, recorder_config, quiet, window)
+                       rate, startup_timeout_s, recorder_config, quiet)
     finally:
         if saved is None:
             os.environ.pop(FASTDDS_PROFILE_VAR, None)
 
 
 def _replay(bag_path, out_bag_path, config_path, model_path, realtime, rgb_only, stops, node_command, rate,
-            startup_timeout_s, recorder_config, quiet, window=1) -> dict:
+            startup_timeout_s, recorder_config, quiet) -> dict:
     import rclpy
 
     from .recorder import Recorder
@@ -132,7 +131,7 @@ def _replay(bag_path, out_bag_path, config_path, model_path, realtime, rgb_only,
             raise RuntimeError(f"tracker node not active after {startup_timeout_s} s:\n{_tail(node_log)}")
         startup_s = time.monotonic() - t_start
         pcmd = [sys.executable, "-m", "tracker.nodes.player", str(bag_path), "--publish-log", str(pub_log)]
-        pcmd += ["--rate", str(rate)] if realtime else ["--lockstep", "--window", str(window)]
+        pcmd += ["--rate", str(rate)] if realtime else ["--lockstep"]
         for topic, sec in (stops or {}).items():
             pcmd += ["--stop", f"{topic}@{sec}"]
         t_play = time.monotonic()
