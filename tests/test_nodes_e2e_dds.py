@@ -20,7 +20,8 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(scope="module")
 def short_bag(tmp_path_factory):
-    return make_short_bag(tmp_path_factory.mktemp("e2e") / "short", duration_s=2.5, seed=5)
+    # long enough that, after the thermal stop at 1.2 s, lockstep playback lasts several /diagnostics periods
+    return make_short_bag(tmp_path_factory.mktemp("e2e") / "short", duration_s=4.5, seed=5)
 
 
 def test_every_set_one_output_stable_ids_and_thermal_loss_reported(short_bag, tmp_path, monkeypatch):
@@ -82,3 +83,13 @@ def _iou(a, b):
     inter = iw * ih
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+def test_throughput_counts_from_first_publish_to_last_output():
+    """The replay's fps is outputs over [first RGB publish, last output] (wall clock): the player's start-up
+    before its first frame and its closing wait are not the suite's time."""
+    from tracker.nodes.replay import _throughput
+    pubs = {1: 100.0, 2: 100.1, 3: 100.2}
+    assert _throughput(3, pubs, [100.05, 100.15, 100.25], play_s=5.0) == pytest.approx(3 / 0.25)
+    assert _throughput(3, {}, [], play_s=5.0) == pytest.approx(0.6)  # no publish log: whole run
+    assert _throughput(0, pubs, [], play_s=5.0) == 0.0
