@@ -18,15 +18,8 @@ from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
 
-# input topic arguments: argument name -> the node's topic name (config/tracker_node.yaml `topics:`)
-REMAP_ARGUMENTS = {
-    "color_image": "/camera/color/image_raw",
-    "color_info": "/camera/color/camera_info",
-    "thermal_image": "/camera/thermal/image_raw",
-    "thermal_info": "/camera/thermal/camera_info",
-    "depth_image": "/camera/depth/image_raw",
-    "depth_info": "/camera/depth/camera_info",
-}
+# input topic arguments (argument name -> the node's topic name): one list for this file and tracker-run
+from tracker.nodes.runner import REMAP_ARGUMENTS  # noqa: E402
 
 
 def generate_launch_description():

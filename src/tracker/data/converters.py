@@ -55,9 +55,7 @@ def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, 
         for k in sorted(set(rgb_frames) | set(ir_frames)):
             t = start_s + (k - 1) / rate_hz
             if k in rgb_frames:
-                bgr = cv2.imread(str(rgb_frames[k]), cv2.IMREAD_COLOR)
-                if bgr is None:
-                    raise ValueError(f"cannot read image {rgb_frames[k]}")
+                bgr = _imread(rgb_frames[k], cv2.IMREAD_COLOR)
                 cam = cams.setdefault("color", CameraModel.from_fov(bgr.shape[1], bgr.shape[0], NOMINAL_HFOV_DEG,
                                                                    fr_color))
                 w.write_camera_info(topics.color_info, t, cam)
@@ -65,9 +63,7 @@ def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, 
                 w.write_detections_2d(topics.gt_tracks_2d, t, fr_color, _gt_items(gt.get(k, []), classes,
                                                                                   True))
             if k in ir_frames:
-                ir = cv2.imread(str(ir_frames[k]), cv2.IMREAD_GRAYSCALE)
-                if ir is None:
-                    raise ValueError(f"cannot read image {ir_frames[k]}")
+                ir = _imread(ir_frames[k], cv2.IMREAD_GRAYSCALE)
                 cam = cams.setdefault("thermal", CameraModel.from_fov(ir.shape[1], ir.shape[0], NOMINAL_HFOV_DEG,
                                                                      fr_thermal))
                 ti = t + INFRARED_OFFSET_S
@@ -112,3 +108,10 @@ def convert_motchallenge_sequence(seq_dir: str | Path, out_bag: str | Path, stor
     gt_file = seq / "gt" / "gt.txt"
     gt = read_gt(gt_file) if gt_file.is_file() else {}
     return _write_sequence(Path(out_bag), rgb, {}, gt, rate, MOT_CLASSES, storage, start_s, topics)
+
+
+def _imread(path, flags: int) -> np.ndarray:
+    img = cv2.imread(str(path), flags)
+    if img is None:
+        raise ValueError(f"cannot read image {path}")
+    return img

@@ -134,6 +134,10 @@ def plot_hota_by_condition(path: Path, agg: dict, cfg: EvalConfig) -> Path | Non
     ax.set_ylabel("HOTA (%)")
     ax.set_title("HOTA per condition and method")
     ax.legend(fontsize="small")
+    return _save(plt, fig, path, cfg)
+
+
+def _save(plt, fig, path: Path, cfg: EvalConfig) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=cfg.report.dpi)
     plt.close(fig)
@@ -155,10 +159,7 @@ def plot_latency(path: Path, results: Sequence[BagResult], cfg: EvalConfig) -> P
     ax.set_xlabel("latency (ms): output receive time - sensor stamp")
     ax.set_ylabel("frames")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=cfg.report.dpi)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, cfg)
 
 
 def plot_id_timeline(path: Path, res: BagResult, method: str, cfg: EvalConfig) -> Path | None:
@@ -180,10 +181,7 @@ def plot_id_timeline(path: Path, res: BagResult, method: str, cfg: EvalConfig) -
     ax.set_yticklabels(ids, fontsize="x-small")
     ax.set_xlabel("GT frame")
     ax.set_title(f"{res.name}: matched track id per GT object ({method}; grey = missed)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=cfg.report.dpi)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, cfg)
 
 
 def write_report(out_dir: str | Path, results: Sequence[BagResult], agg: dict, cfg: EvalConfig,

@@ -26,6 +26,9 @@ from tracker.common.config import from_mapping, load_yaml, param, section
 from .config import QosProfileConfig, repo_root
 
 
+WAIT_WAKE_S = 0.05  # lockstep wait: longest sleep between checks (spin_once returns early on any callback)
+
+
 @dataclass(frozen=True)
 class PlayerConfig:
     rate: float = param(1.0, unit="1", gt=0.0, le=100.0, doc="playback speed factor (real-time pacing)")
@@ -106,7 +109,7 @@ def play(bag: str | Path, cfg: PlayerConfig, stops: dict[str, float] | None = No
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            spin(min(left, 0.05))
+            spin(min(left, WAIT_WAKE_S))
         return True
 
     # discovery: wait for the tracker to subscribe

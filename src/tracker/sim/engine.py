@@ -19,6 +19,7 @@ from .timing import timeline
 from .world import build_world
 
 RENDER_MODES = ("serial", "threads", "processes")
+WORKER_EXIT_GRACE_S = 0.5  # a render worker still running this long after the consumer stopped is terminated
 
 # independent random streams, one per job, all derived from the seed
 STREAMS = {"randomize": 1, "world": 2, "rig": 3, "timing": 4, "color": 10, "thermal": 11, "depth": 12}
@@ -263,7 +264,7 @@ class Renderer:
             for r in pipes.values():
                 r.close()
             for p in procs:
-                p.join(timeout=0.5)
+                p.join(timeout=WORKER_EXIT_GRACE_S)
                 if p.is_alive():
                     p.terminate()
                     p.join()
