@@ -1,7 +1,6 @@
 """Scoring path (a): an output bag + the input bag's GT, through tracker.eval.evaluate and the CLI, on bags
 written here with rosbags (GT-derived tracks with perturbations); no node suite needed."""
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -158,30 +157,30 @@ def test_cli_writes_metrics_report_and_scorecard(tmp_path, bags, capsys):
     assert "old" not in text and "| suite |" in text and text.endswith("tail\n")
 
 
-def test_cli_missing_bag_and_missing_node_suite_give_clear_messages(tmp_path, bags, capsys, monkeypatch):
+def test_cli_missing_bag_and_missing_node_suite_give_clear_messages(tmp_path, bags, capsys):
     _, inp, _, _ = bags
     assert cli.main([str(tmp_path / "missing_bag"), "--out", str(tmp_path / "o")]) == 2
     assert "bag not found" in capsys.readouterr().err
-    # no --pred and no node suite: each replayed method is skipped with a message, the run still completes
-    monkeypatch.setitem(sys.modules, "tracker.nodes.replay", None)
+    # no --pred and no node suite (no replayer given): each replayed method is skipped with a message, the run
+    # still completes
     rc = cli.main([str(inp), "--out", str(tmp_path / "o2"), "--no-progress", "--methods", "suite,rgb_only"])
     assert rc == 0
     err = capsys.readouterr().err
     assert "suite: skipped" in err and "--pred" in err
 
 
-def test_replay_path_with_a_stand_in_node_suite(tmp_path, bags, monkeypatch):
+def test_replay_path_with_a_stand_in_node_suite(tmp_path, bags):
     """The replay contract (replay_bag writes an output bag, returns stats with per-frame latencies)."""
     _, inp, _, _ = bags
     calls = []
 
-    def fake_replay(bag, out_bag, realtime, rgb_only, config_path=None, model_path=None):
+    def fake_replay(bag, out_bag, config_path=None, model_path=None, realtime=False, rgb_only=False):
         calls.append((rgb_only, realtime))
         write_output(out_bag, seed=1 if rgb_only else 0)
         return {"latencies_s": [0.05] * N_FRAMES}
 
-    monkeypatch.setattr(evaluate, "replay", fake_replay)
-    res = evaluate.evaluate_bag(inp, tmp_path / "ev", EvalConfig(), realtime=True, log=lambda s: None)
+    res = evaluate.evaluate_bag(inp, tmp_path / "ev", EvalConfig(), realtime=True, log=lambda s: None,
+                                replayer=fake_replay)
     assert calls == [(False, True), (True, True)]
     boxmot = {"bytetrack", "ocsort"} if boxmot_available()[0] else set()
     assert set(res.methods) == {"suite", "rgb_only"} | boxmot

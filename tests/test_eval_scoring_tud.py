@@ -10,7 +10,8 @@ import pytest
 motmetrics = pytest.importorskip("motmetrics")
 trackeval = pytest.importorskip("trackeval")
 
-from tracker.eval import motchallenge as mc  # noqa: E402
+from tracker.data import motchallenge as mc  # noqa: E402
+from tracker.eval.bagio import read_mot  # noqa: E402
 from tracker.eval import scoring  # noqa: E402
 from tracker.eval.config import ScoringConfig  # noqa: E402
 
@@ -62,8 +63,8 @@ def ours():
     cfg = ScoringConfig()
     out = {}
     for seq in SEQS:
-        gt = mc.read_mot(os.path.join(DATA, seq, "gt.txt"), is_gt=True, cfg=cfg)
-        pr = mc.read_mot(os.path.join(DATA, seq, "test.txt"), is_gt=False, cfg=cfg)
+        gt = read_mot(os.path.join(DATA, seq, "gt.txt"), is_gt=True, cfg=cfg)
+        pr = read_mot(os.path.join(DATA, seq, "test.txt"), is_gt=False, cfg=cfg)
         out[seq] = scoring.score_sequence(gt, pr, cfg, name=seq, num_frames=mc.num_frames(gt, pr))
     out["COMBINED"] = scoring.combine_sequences([out[s] for s in SEQS], cfg)
     return out

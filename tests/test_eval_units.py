@@ -6,8 +6,9 @@ import pytest
 import yaml
 
 from tracker.common.config import ConfigError, from_mapping
-from tracker.eval import motchallenge as mc
+from tracker.data import motchallenge as mc
 from tracker.eval import scoring
+from tracker.eval.bagio import read_mot
 from tracker.eval.config import EvalConfig, ScoringConfig, load_eval_config
 from tracker.eval.evalset import condition_name, load_eval_set
 from tracker.eval.evaluate import condition_of
@@ -20,7 +21,7 @@ BOX = (10.0, 10.0, 30.0, 50.0)
 def test_mot_round_trip_keeps_classes_and_scores(tmp_path):
     frames = {1: [Obj("a", "person", BOX, 0.8)], 3: [Obj("b", "vehicle", (0.0, 0.0, 5.0, 5.0), 0.5)]}
     p = mc.write_mot(tmp_path / "r.txt", frames)
-    back = mc.read_mot(p, is_gt=False)
+    back = read_mot(p, is_gt=False)
     assert sorted(back) == [1, 3]
     assert back[1][0].cls == "person" and back[3][0].cls == "vehicle"
     assert back[1][0].box == pytest.approx(BOX) and back[1][0].score == pytest.approx(0.8)
@@ -30,7 +31,7 @@ def test_mot_round_trip_keeps_classes_and_scores(tmp_path):
 def test_mot15_columns_are_not_classes(tmp_path):
     p = tmp_path / "gt.txt"
     p.write_text("1,1,0,0,10,10,1,4.5,5.5,0\n1,2,20,0,10,10,0,-1,-1,-1\n")
-    gt = mc.read_mot(p, is_gt=True)
+    gt = read_mot(p, is_gt=True)
     assert [o.cls for o in gt[1]] == ["person", "person"]
     assert [o.zero_marked for o in gt[1]] == [False, True]
 
@@ -39,7 +40,7 @@ def test_bad_mot_file_is_a_clear_error(tmp_path):
     p = tmp_path / "bad.txt"
     p.write_text("1,2,3\n")
     with pytest.raises(mc.MOTFormatError, match="columns"):
-        mc.read_mot(p, is_gt=True)
+        read_mot(p, is_gt=True)
 
 
 def test_duplicate_id_in_a_frame_is_a_scoring_error():

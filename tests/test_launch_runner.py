@@ -193,3 +193,21 @@ def test_shipped_yaml_files_validate():
     assert cfg.topics.tracks == "/tracker/tracks"
     load_player_config(ROOT / "config" / "player.yaml")
     load_recorder_config(ROOT / "config" / "recorder.yaml")
+
+
+def test_dataclass_defaults_are_what_the_shipped_yaml_says():
+    """One source per setting: the node's dataclass defaults (processing policy, topic names) equal the shipped
+    config/tracker_node.yaml, whose topics equal the contract's; recorder and player YAMLs likewise."""
+    from tracker.data.contract import OutputTopics, Topics
+    from tracker.nodes.config import NodeSection, TopicsSection, load_node_config
+    from tracker.nodes.player import PlayerConfig, load_player_config
+    from tracker.nodes.recorder import RecorderConfig, load_recorder_config
+    from tracker.nodes.runner import REMAP_ARGUMENTS
+    cfg = load_node_config(ROOT / "config" / "tracker_node.yaml")
+    assert NodeSection().processing == cfg.node.processing == "latest"
+    assert TopicsSection() == cfg.topics
+    assert {k: getattr(cfg.topics, k) for k in REMAP_ARGUMENTS} == REMAP_ARGUMENTS == Topics().inputs()
+    assert cfg.topics.outputs() == OutputTopics().__dict__
+    assert load_recorder_config(ROOT / "config" / "recorder.yaml").topics == RecorderConfig().topics
+    player = load_player_config(ROOT / "config" / "player.yaml")
+    assert (player.color_image, player.output_topic) == (PlayerConfig().color_image, PlayerConfig().output_topic)

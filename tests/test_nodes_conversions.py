@@ -96,3 +96,24 @@ def test_from_rosbags_generic_converter():
     assert isinstance(info, CameraInfo) and info.width == 64 and len(info.k) == 9
     det = conv.from_rosbags(w.detections_3d_msg(1.5, "cam", [("7", "person", np.ones(3), np.ones(3))]))
     assert det.detections[0].id == "7" and det.detections[0].results[0].hypothesis.class_id == "person"
+
+
+def test_marker_lifetime_and_default_size_come_from_the_config():
+    from tracker.nodes.config import MarkersSection
+    st = Time(sec=1, nanosec=2)
+    cfg = MarkersSection(lifetime_s=1.25, default_size_m=(1.0, 2.0, 3.0))
+    mk = conv.markers_msg([_track(3)], {}, st, "cam", cfg)
+    box = [m for m in mk.markers if m.ns == "box"][0]
+    assert (box.lifetime.sec, box.lifetime.nanosec) == (1, 250_000_000)
+    assert (box.scale.x, box.scale.y, box.scale.z) == (1.0, 2.0, 3.0)
+    label = [m for m in mk.markers if m.ns == "label"][0]
+    assert label.pose.position.y == pytest.approx(0.5 - 1.0 - cfg.label_gap_m)
+    default = conv.markers_msg([_track(3)], {}, st, "cam")
+    assert [m for m in default.markers if m.ns == "box"][0].lifetime.nanosec == 500_000_000
+
+
+def test_decoding_is_the_data_layers():
+    """The node decodes with tracker.data.messages (one implementation for bags and DDS)."""
+    from tracker.data import messages
+    assert conv.image_to_array is messages.image_to_array and conv.camera_info_to_model is messages.camera_info_to_model
+    assert conv.tf_edges is messages.tf_edges and conv.stamp_to_ns is messages.stamp_to_ns

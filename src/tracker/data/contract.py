@@ -16,6 +16,15 @@ DEPTH_MM_PER_METRE = 1000.0
 THERMAL_ENCODINGS = ("mono16", "mono8")
 DEPTH_ENCODINGS = ("16UC1", "32FC1")
 COLOR_ENCODINGS = ("rgb8", "bgr8")
+#: what readers (BagReader, the tracker node) decode per camera: the contract's encodings plus tolerated aliases
+#: (mono8 colour is replicated to 3 channels; 16UC1 thermal is read as raw counts; mono16 depth as millimetres)
+ACCEPTED_ENCODINGS = {"color": COLOR_ENCODINGS + ("mono8",), "thermal": THERMAL_ENCODINGS + ("16UC1",),
+                      "depth": DEPTH_ENCODINGS + ("mono16",)}
+
+#: valid depth readings in metres: a depth pixel outside [DEPTH_MIN_M, DEPTH_MAX_M] is "no data" (16UC1
+#: saturates at 65.535 m). Consumers (registration, depth3d, network input encoding) take their defaults from here.
+DEPTH_MIN_M = 0.1
+DEPTH_MAX_M = 60.0
 
 DEFAULT_FRAMES = {
     "color": "camera_color_optical_frame",
@@ -26,7 +35,8 @@ DEFAULT_FRAMES = {
 
 @dataclass(frozen=True)
 class Topics:
-    """Topic names of a contract bag; every name can be overridden."""
+    """Topic names of a contract bag; every name can be overridden. The one source of the input topic names
+    (the node's ``topics:`` defaults, the runner's remap arguments and the player take them from here)."""
 
     color_image: str = "/camera/color/image_raw"
     color_info: str = "/camera/color/camera_info"
@@ -45,6 +55,46 @@ class Topics:
     def info(self, camera: str) -> str:
         """camera_info topic of a camera in :data:`CAMERAS`."""
         return getattr(self, f"{_check_camera(camera)}_info")
+
+    def inputs(self) -> dict[str, str]:
+        """{field name: topic} of the sensor inputs (image and camera_info of every camera), in CAMERAS order."""
+        return {f"{c}_{kind}": getattr(self, f"{c}_{kind}") for c in CAMERAS for kind in ("image", "info")}
+
+
+@dataclass(frozen=True)
+class OutputTopics:
+    """Topic names the tracker node publishes (what the recorder records and tracker-eval reads back)."""
+
+    tracks: str = "/tracker/tracks"
+    tracks_2d: str = "/tracker/tracks_2d"
+    track_array: str = "/tracker/track_array"
+    detections_2d: str = "/tracker/detections_2d"
+    markers: str = "/tracker/markers"
+    debug_image: str = "/tracker/debug_image"
+    diagnostics: str = "/diagnostics"
+
+    def types(self) -> dict[str, str]:
+        """{topic: message type} of every output."""
+        return {getattr(self, k): t for k, t in OUTPUT_TYPES.items()}
+
+
+# message types (rosbag2 / rosidl names)
+IMAGE = "sensor_msgs/msg/Image"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+DETECTION_3D_ARRAY = "vision_msgs/msg/Detection3DArray"
+DETECTION_2D_ARRAY = "vision_msgs/msg/Detection2DArray"
+
+#: message type of each OutputTopics field
+OUTPUT_TYPES = {
+    "tracks": DETECTION_3D_ARRAY,
+    "tracks_2d": DETECTION_2D_ARRAY,
+    "track_array": "tracker_msgs/msg/TrackArray",
+    "detections_2d": DETECTION_2D_ARRAY,
+    "markers": "visualization_msgs/msg/MarkerArray",
+    "debug_image": IMAGE,
+    "diagnostics": "diagnostic_msgs/msg/DiagnosticArray",
+}
 
 
 def _check_camera(camera: str) -> str:

@@ -1,12 +1,14 @@
 """Public datasets -> contract bags: VT-MOT (visible + infrared) and MOTChallenge (RGB) folders.
 
 Images are re-encoded as rgb8 (visible) and mono8 (infrared, non-radiometric); GT goes to
-/ground_truth/tracks_2d (3D GT and depth are absent). Cameras get a nominal pinhole model (``hfov_deg``) since
-these datasets carry no calibration; the infrared camera is declared co-located with the visible one.
+/ground_truth/tracks_2d (3D GT and depth are absent; rows, classes and visibility as read by
+tracker.data.motchallenge). Cameras get a nominal pinhole model (``hfov_deg``) since these datasets carry no
+calibration; the infrared camera is declared co-located with the visible one.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -14,15 +16,16 @@ import numpy as np
 from tracker.common.geometry import CameraModel, Transform
 
 from .contract import DEFAULT_FRAMES, Topics
-from .motchallenge import read_gt, read_seqinfo
+from .motchallenge import MotRow, bag_class, read_rows, read_seqinfo
 from .writer import BagWriter, Det2D
 
 NOMINAL_HFOV_DEG = 60.0
-#: VT-MOT gt class ids -> contract classes (others are dropped)
+#: VT-MOT gt class ids -> contract classes (others are dropped; flag 0 rows too). MOTChallenge classes: the
+#: table in tracker.data.motchallenge (MOT_CLASSES, bag_class)
 VTMOT_CLASSES = {1: "person", 2: "vehicle"}
-#: MOTChallenge class ids -> contract classes (MOT17/20: 1 pedestrian, 3 car, 4 bicycle?, 7 static person)
-MOT_CLASSES = {1: "person", 2: "person", 3: "vehicle", 7: "person"}
 INFRARED_OFFSET_S = 0.001  # stamps of different sensors are never identical
+DEFAULT_RATE_HZ = 30.0  # frame rate when a sequence does not give one
+DEFAULT_START_S = 1_600_000_000.0  # header stamp of the first frame
 
 
 def _frames(folder: Path) -> dict[int, Path]:
@@ -33,19 +36,22 @@ def _frames(folder: Path) -> dict[int, Path]:
     return out
 
 
-def _gt_items(rows, classes: dict, respect_flag: bool) -> list[Det2D]:
-    items = []
-    for oid, x, y, w, h, flag, cls, vis in rows:
-        if respect_flag and flag == 0:
-            continue
-        name = classes.get(cls)
-        if name is None:
-            continue
-        items.append(Det2D(str(oid), name, (x, y, x + w, y + h), float(min(max(vis, 0.0), 1.0))))
-    return items
+def _vtmot_class(row: MotRow) -> str | None:
+    return None if row.zero_marked else VTMOT_CLASSES.get(row.cls)
 
 
-def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, rate_hz: float, classes: dict,
+def _read_gt(seq: Path, class_of: Callable[[MotRow], str | None]) -> dict[int, list[Det2D]]:
+    """{frame: [Det2D]} of ``seq/gt/gt.txt`` (absent: no GT); rows whose ``class_of`` is None are dropped."""
+    gt_file = seq / "gt" / "gt.txt"
+    out: dict[int, list[Det2D]] = {}
+    for r in read_rows(gt_file) if gt_file.is_file() else []:
+        name = class_of(r)
+        if name is not None:
+            out.setdefault(r.frame, []).append(Det2D(str(r.id), name, r.box, r.visibility))
+    return out
+
+
+def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, rate_hz: float,
                     storage: str, start_s: float, topics: Topics) -> Path:
     fr_color, fr_thermal = DEFAULT_FRAMES["color"], DEFAULT_FRAMES["thermal"]
     cams = {}
@@ -60,8 +66,7 @@ def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, 
                                                                    fr_color))
                 w.write_camera_info(topics.color_info, t, cam)
                 w.write_image(topics.color_image, t, fr_color, np.ascontiguousarray(bgr[..., ::-1]), "rgb8")
-                w.write_detections_2d(topics.gt_tracks_2d, t, fr_color, _gt_items(gt.get(k, []), classes,
-                                                                                  True))
+                w.write_detections_2d(topics.gt_tracks_2d, t, fr_color, gt.get(k, []))
             if k in ir_frames:
                 ir = _imread(ir_frames[k], cv2.IMREAD_GRAYSCALE)
                 cam = cams.setdefault("thermal", CameraModel.from_fov(ir.shape[1], ir.shape[0], NOMINAL_HFOV_DEG,
@@ -72,22 +77,20 @@ def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, 
     return out_bag
 
 
-def convert_vtmot_sequence(seq_dir: str | Path, out_bag: str | Path, rate_hz: float = 30.0,
-                           storage: str = "mcap", start_s: float = 1_600_000_000.0,
+def convert_vtmot_sequence(seq_dir: str | Path, out_bag: str | Path, rate_hz: float = DEFAULT_RATE_HZ,
+                           storage: str = "mcap", start_s: float = DEFAULT_START_S,
                            topics: Topics = Topics()) -> Path:
-    """One VT-MOT sequence folder (``visible/``, ``infrared/`` with 0000001.jpg..., and ``gt/gt.txt`` in the
-    sequence folder or next to the images) -> a contract bag."""
+    """One VT-MOT sequence folder (``visible/``, ``infrared/`` with 0000001.jpg..., and ``gt/gt.txt``) -> a
+    contract bag."""
     seq = Path(seq_dir)
-    gt_file = seq / "gt" / "gt.txt"
-    gt = read_gt(gt_file) if gt_file.is_file() else {}
     rgb, ir = _frames(seq / "visible"), _frames(seq / "infrared")
     if not rgb and not ir:
         raise ValueError(f"{seq}: no visible/ or infrared/ images")
-    return _write_sequence(Path(out_bag), rgb, ir, gt, rate_hz, VTMOT_CLASSES, storage, start_s, topics)
+    return _write_sequence(Path(out_bag), rgb, ir, _read_gt(seq, _vtmot_class), rate_hz, storage, start_s, topics)
 
 
 def convert_vtmot(root: str | Path, out_dir: str | Path, split: str = "train", storage: str = "mcap",
-                  rate_hz: float = 30.0) -> list[Path]:
+                  rate_hz: float = DEFAULT_RATE_HZ) -> list[Path]:
     """All sequences of ``root/images/<split>/<seq>`` -> ``out_dir/<seq>`` bags."""
     base = Path(root) / "images" / split
     if not base.is_dir():
@@ -97,17 +100,17 @@ def convert_vtmot(root: str | Path, out_dir: str | Path, split: str = "train", s
 
 
 def convert_motchallenge_sequence(seq_dir: str | Path, out_bag: str | Path, storage: str = "mcap",
-                                  start_s: float = 1_600_000_000.0, topics: Topics = Topics()) -> Path:
-    """A MOTChallenge sequence (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``) -> a contract bag (RGB + 2D GT)."""
+                                  start_s: float = DEFAULT_START_S, topics: Topics = Topics()) -> Path:
+    """A MOTChallenge sequence (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``) -> a contract bag (RGB + 2D GT).
+    Classes: tracker.data.motchallenge (pedestrian -> person, car -> vehicle, flag 1 rows; distractors kept as
+    ignore regions under their TrackEval name; other classes dropped)."""
     seq = Path(seq_dir)
     info = read_seqinfo(seq / "seqinfo.ini") if (seq / "seqinfo.ini").is_file() else {}
-    rate = float(info.get("framerate", 30.0))
+    rate = float(info.get("framerate", DEFAULT_RATE_HZ))
     rgb = _frames(seq / info.get("imdir", "img1"))
     if not rgb:
         raise ValueError(f"{seq}: no images in {info.get('imdir', 'img1')}/")
-    gt_file = seq / "gt" / "gt.txt"
-    gt = read_gt(gt_file) if gt_file.is_file() else {}
-    return _write_sequence(Path(out_bag), rgb, {}, gt, rate, MOT_CLASSES, storage, start_s, topics)
+    return _write_sequence(Path(out_bag), rgb, {}, _read_gt(seq, bag_class), rate, storage, start_s, topics)
 
 
 def _imread(path, flags: int) -> np.ndarray:

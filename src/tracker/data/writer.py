@@ -9,17 +9,13 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from tracker.common.geometry import CameraModel, Transform
 
+from .contract import CAMERA_INFO, DETECTION_2D_ARRAY, DETECTION_3D_ARRAY, IMAGE, TF_MESSAGE, Topics
 from .encodings import numpy_to_image_fields
+from .messages import NS_PER_S, split_ns
 from .typestore import get_typestore
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 BAG_VERSION = 8
-
-IMAGE = "sensor_msgs/msg/Image"
-CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
-TF_MESSAGE = "tf2_msgs/msg/TFMessage"
-DETECTION_3D_ARRAY = "vision_msgs/msg/Detection3DArray"
-DETECTION_2D_ARRAY = "vision_msgs/msg/Detection2DArray"
 
 
 class Det3D(NamedTuple):
@@ -42,7 +38,7 @@ class Det2D(NamedTuple):
 
 
 def to_ns(stamp_s: float) -> int:
-    return int(round(float(stamp_s) * 1e9))
+    return int(round(float(stamp_s) * NS_PER_S))
 
 
 class BagWriter:
@@ -84,8 +80,8 @@ class BagWriter:
         self.close()
 
     # generic --------------------------------------------------------------------------------------------
-    def write(self, topic: str, msgtype: str, stamp_ns: int, msg) -> None:
-        """Write ``msg`` (a typestore message instance) on ``topic`` at bag time ``stamp_ns``."""
+    def add_topic(self, topic: str, msgtype: str):
+        """Declare ``topic`` (done by the first write otherwise; declared topics appear even when empty)."""
         if not self._open:
             raise RuntimeError("BagWriter is not open (use it as a context manager)")
         conn = self._connections.get(topic)
@@ -95,7 +91,16 @@ class BagWriter:
             self._msgtypes[topic] = msgtype
         elif self._msgtypes[topic] != msgtype:
             raise ValueError(f"topic {topic} already holds {self._msgtypes[topic]}, not {msgtype}")
-        self._writer.write(conn, int(stamp_ns), self.typestore.serialize_cdr(msg, msgtype))
+        return conn
+
+    def write_serialized(self, topic: str, msgtype: str, stamp_ns: int, raw: bytes) -> None:
+        """Write CDR bytes (what a ROS 2 subscription with raw=True receives) on ``topic`` at bag time
+        ``stamp_ns``."""
+        self._writer.write(self.add_topic(topic, msgtype), int(stamp_ns), raw)
+
+    def write(self, topic: str, msgtype: str, stamp_ns: int, msg) -> None:
+        """Write ``msg`` (a typestore message instance) on ``topic`` at bag time ``stamp_ns``."""
+        self.write_serialized(topic, msgtype, stamp_ns, self.typestore.serialize_cdr(msg, msgtype))
 
     def _bag_ns(self, stamp_s: float) -> int:
         return to_ns(stamp_s) + self.latency_ns
@@ -105,10 +110,9 @@ class BagWriter:
         return self.typestore.types[name]
 
     def header(self, stamp_s: float, frame_id: str):
-        ns = to_ns(stamp_s)
+        sec, nanosec = split_ns(to_ns(stamp_s))
         Time = self._t("builtin_interfaces/msg/Time")
-        return self._t("std_msgs/msg/Header")(stamp=Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000),
-                                              frame_id=frame_id)
+        return self._t("std_msgs/msg/Header")(stamp=Time(sec=sec, nanosec=nanosec), frame_id=frame_id)
 
     def image_msg(self, stamp_s: float, frame_id: str, array: np.ndarray, encoding: str):
         h, w, step, data = numpy_to_image_fields(array, encoding)
@@ -182,7 +186,7 @@ class BagWriter:
         self.write(topic, CAMERA_INFO, self._bag_ns(stamp_s), self.camera_info_msg(stamp_s, camera))
 
     def write_tf_static(self, stamp_s: float, transforms: Mapping[str, tuple[str, Transform]],
-                        topic: str = "/tf_static") -> None:
+                        topic: str = Topics.tf_static) -> None:
         """``transforms``: {child_frame: (parent_frame, T_parent_child)}."""
         self.write(topic, TF_MESSAGE, self._bag_ns(stamp_s), self.tf_static_msg(stamp_s, transforms))
 

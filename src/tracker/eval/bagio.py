@@ -6,35 +6,29 @@ GT frames are numbered from 1 in stamp order (so a bag's GT and a MOT gt.txt exp
 ``tracker.data.motchallenge.export_bag_gt``, use the same frame numbers)."""
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
-from rosbags.rosbag2 import Reader
 
-from tracker.data.contract import CAMERAS, Topics
-from tracker.data.typestore import get_typestore
+from tracker.data import motchallenge as mot
+from tracker.data.bag import Bag, BagReadError
+from tracker.data.contract import CAMERAS, OutputTopics, Topics
+from tracker.data.messages import NS_PER_S, detection_box, detection_center, detection_class, detection_score
 
 from .config import MatchConfig, ScoringConfig
 from .scoring import Obj
 
-NS_PER_S = 1_000_000_000
+__all__ = ["EvalDataError", "BagReadError", "OutputTopics", "GroundTruth", "Predictions", "objs_2d", "centers_3d",
+           "input_info", "rgb_stamps", "gt_from_bag", "gt_from_mot", "read_mot", "align", "predictions_from_bag",
+           "predictions_from_mot"]
+
 FIRST_FRAME = 1
 
 
 class EvalDataError(ValueError):
-    """A bag or file needed for the evaluation is missing or unreadable."""
-
-
-@dataclass(frozen=True)
-class OutputTopics:
-    """Topics of the node suite's output bag (tracker.nodes.replay.replay_bag)."""
-    tracks: str = "/tracker/tracks"
-    tracks_2d: str = "/tracker/tracks_2d"
-    detections_2d: str = "/tracker/detections_2d"
-    diagnostics: str = "/diagnostics"
+    """A file needed for the evaluation does not fit the rest (bags themselves raise BagReadError)."""
 
 
 @dataclass
@@ -70,118 +64,45 @@ class Predictions:
     source: str = ""
 
 
-# low-level reading --------------------------------------------------------------------------------------------
-def _bag_dir(path: str | Path) -> Path:
-    p = Path(path)
-    if p.is_file() and (p.parent / "metadata.yaml").is_file():
-        p = p.parent
-    if not p.exists():
-        raise EvalDataError(f"bag not found: {p}")
-    if not (p / "metadata.yaml").is_file():
-        raise EvalDataError(f"{p} is not a rosbag2 bag directory (no metadata.yaml)")
-    return p
-
-
-def _header_ns(raw) -> int:
-    b = bytes(raw[:12])
-    fmt = "<iI" if b[1] == 1 else ">iI"
-    sec, nsec = struct.unpack_from(fmt, b, 4)
-    return sec * NS_PER_S + nsec
-
-
-def _stamp_ns(stamp) -> int:
-    return int(stamp.sec) * NS_PER_S + int(stamp.nanosec)
-
-
-class _Bag:
-    def __init__(self, path: str | Path):
-        self.path = _bag_dir(path)
-        try:
-            self.reader = Reader(self.path)
-            self.reader.open()
-        except Exception as e:  # rosbags raises several types for broken bags
-            raise EvalDataError(f"cannot open bag {self.path}: {e}") from e
-        self.conns = {}
-        for c in self.reader.connections:
-            self.conns.setdefault(c.topic, []).append(c)
-        self.typestore = get_typestore()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.reader.close()
-
-    def present(self) -> frozenset:
-        return frozenset(t for t, cs in self.conns.items() if any(c.msgcount for c in cs))
-
-    def raw(self, topics: Iterable[str]) -> Iterator:
-        conns = [c for t in topics for c in self.conns.get(t, [])]
-        return iter(()) if not conns else self.reader.messages(connections=conns)
-
-    def decoded(self, topics: Iterable[str]) -> Iterator[tuple[str, int, int, object]]:
-        """(topic, header stamp ns, bag time ns, message)."""
-        for conn, t, raw in self.raw(topics):
-            try:
-                msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
-            except Exception as e:
-                raise EvalDataError(f"{self.path}: cannot decode {conn.msgtype} on {conn.topic}: {e}") from e
-            yield conn.topic, _stamp_ns(msg.header.stamp), int(t), msg
-
-    def stamps(self, topic: str) -> np.ndarray:
-        return np.sort(np.asarray([_header_ns(raw) for _, _, raw in self.raw([topic])], dtype=np.int64))
-
-
-def _cls(det) -> str:
-    return str(det.results[0].hypothesis.class_id) if len(det.results) else ""
-
-
-def _score(det) -> float:
-    return float(det.results[0].hypothesis.score) if len(det.results) else 1.0
-
-
 def objs_2d(msg, is_gt: bool) -> list[Obj]:
     """Obj list of a vision_msgs/Detection2DArray (GT: score = visible fraction)."""
-    out = []
-    for d in msg.detections:
-        cx, cy, w, h = d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x, d.bbox.size_y
-        box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-        if is_gt:
-            out.append(Obj(str(d.id), _cls(d), box, 1.0, _score(d)))
-        else:
-            out.append(Obj(str(d.id), _cls(d), box, _score(d)))
-    return out
+    if is_gt:
+        return [Obj(str(d.id), detection_class(d), detection_box(d), 1.0, detection_score(d)) for d in msg.detections]
+    return [Obj(str(d.id), detection_class(d), detection_box(d), detection_score(d)) for d in msg.detections]
 
 
 def centers_3d(msg) -> dict:
     """{id: (3,) centre metres} of a vision_msgs/Detection3DArray."""
-    return {str(d.id): np.array([d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.center.position.z])
-            for d in msg.detections}
+    return {str(d.id): detection_center(d) for d in msg.detections}
+
+
+def _by_stamp(bag: Bag, topic: str) -> list[tuple[int, object]]:
+    """[(header stamp ns, message)] of a topic, sorted by stamp."""
+    return sorted(((s, m) for _, s, _, m in bag.decoded([topic])), key=lambda x: x[0])
 
 
 # input bags ---------------------------------------------------------------------------------------------------
 def input_info(path: str | Path, topics: Topics = Topics()) -> dict:
     """What an input bag holds: modalities (cameras with images), GT availability, RGB frame count."""
-    with _Bag(path) as b:
-        present = b.present()
+    with Bag(path) as b:
+        present = b.topics_present
         mods = [c for c in CAMERAS if topics.image(c) in present]
-        n_rgb = sum(c.msgcount for c in b.conns.get(topics.color_image, []))
         return {"path": str(b.path), "modalities": mods, "missing_modalities": [c for c in CAMERAS if c not in mods],
                 "has_gt2d": topics.gt_tracks_2d in present, "has_gt3d": topics.gt_tracks in present,
-                "rgb_frames": int(n_rgb)}
+                "rgb_frames": b.count(topics.color_image)}
 
 
 def rgb_stamps(path: str | Path, topics: Topics = Topics()) -> np.ndarray:
-    with _Bag(path) as b:
-        return b.stamps(topics.color_image)
+    """Sorted header stamps (ns) of the RGB frames."""
+    with Bag(path) as b:
+        return np.sort(np.asarray(b.header_stamps(topics.color_image), dtype=np.int64))
 
 
 def gt_from_bag(path: str | Path, topics: Topics = Topics(), match: MatchConfig = MatchConfig()) -> GroundTruth:
     """GT of a contract bag: 2D from /ground_truth/tracks_2d (frames = its messages), 3D from
     /ground_truth/tracks matched to the 2D frames by stamp (frames = 3D messages when there is no 2D GT)."""
-    with _Bag(path) as b:
-        msgs2d = sorted(((s, m) for _, s, _, m in b.decoded([topics.gt_tracks_2d])), key=lambda x: x[0])
-        msgs3d = sorted(((s, m) for _, s, _, m in b.decoded([topics.gt_tracks])), key=lambda x: x[0])
+    with Bag(path) as b:
+        msgs2d, msgs3d = _by_stamp(b, topics.gt_tracks_2d), _by_stamp(b, topics.gt_tracks)
     base = msgs2d if msgs2d else msgs3d
     stamps = np.asarray([s for s, _ in base], dtype=np.int64)
     gt = GroundTruth(stamps, has2d=bool(msgs2d), has3d=bool(msgs3d), source=f"bag:{Path(path).name}")
@@ -199,9 +120,8 @@ def gt_from_bag(path: str | Path, topics: Topics = Topics(), match: MatchConfig 
 def gt_from_mot(gt_file: str | Path, stamps_ns: np.ndarray | None, cfg: ScoringConfig = ScoringConfig(),
                 fmt: str = "auto") -> GroundTruth:
     """GT from a MOTChallenge gt.txt; frame k is the k-th RGB frame (``stamps_ns`` sorted; None: no bag)."""
-    from .motchallenge import num_frames, read_mot
     frames = read_mot(gt_file, is_gt=True, cfg=cfg, fmt=fmt)
-    n = num_frames(frames)
+    n = mot.num_frames(frames)
     if stamps_ns is None:
         stamps_ns = np.arange(n, dtype=np.int64)
     elif n > len(stamps_ns):
@@ -209,6 +129,20 @@ def gt_from_mot(gt_file: str | Path, stamps_ns: np.ndarray | None, cfg: ScoringC
     gt = GroundTruth(np.asarray(stamps_ns, dtype=np.int64), has2d=True, source=f"mot:{Path(gt_file).name}")
     gt.frames2d = {k: frames.get(k, []) for k in range(FIRST_FRAME, len(gt.stamps_ns) + FIRST_FRAME)}
     return gt
+
+
+def read_mot(path: str | Path, is_gt: bool, cfg: ScoringConfig = ScoringConfig(),
+             fmt: str = "auto") -> dict[int, list[Obj]]:
+    """{frame: [Obj]} of a MOT gt.txt (``is_gt``: flag 0 -> zero_marked, visibility) or tracker result file
+    (column 7 = score), read by tracker.data.motchallenge; classes by its table, rows without a class
+    ``cfg.mot_default_class``. Frames as in the file (from 1)."""
+    out: dict[int, list[Obj]] = {}
+    for r in mot.read_rows(path, fmt):
+        cls = mot.class_name(r.cls, cfg.mot_default_class)
+        obj = Obj(str(r.id), cls, r.box, 1.0, r.visibility, r.zero_marked) if is_gt else \
+            Obj(str(r.id), cls, r.box, r.conf)
+        out.setdefault(r.frame, []).append(obj)
+    return out
 
 
 # alignment ----------------------------------------------------------------------------------------------------
@@ -242,8 +176,8 @@ def predictions_from_bag(path: str | Path, gt: GroundTruth, match: MatchConfig =
     """Tracks (2D boxes with ids, 3D centre by id from /tracker/tracks) and raw detections of an output bag,
     aligned on the GT frames."""
     tol_s = gt.frame_period_s(match.default_period_s) * match.max_offset_periods
-    with _Bag(path) as b:
-        present = b.present()
+    with Bag(path) as b:
+        present = b.topics_present
         m2d, m3d, mdet = [], [], []
         lat = []
         for topic, s, t, m in b.decoded([topics.tracks_2d, topics.tracks, topics.detections_2d]):
@@ -284,5 +218,4 @@ def predictions_from_bag(path: str | Path, gt: GroundTruth, match: MatchConfig =
 
 def predictions_from_mot(path: str | Path, cfg: ScoringConfig = ScoringConfig(), fmt: str = "auto") -> Predictions:
     """Tracks from a MOT result file (frames = GT frame numbers; no 3D, no latency)."""
-    from .motchallenge import read_mot
     return Predictions(frames=read_mot(path, is_gt=False, cfg=cfg, fmt=fmt), source=f"mot:{Path(path).name}")

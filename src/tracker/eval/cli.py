@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 from tracker.common.config import ConfigError
+from tracker.data.bag import BagReadError
+from tracker.data.motchallenge import FORMATS, MOTFormatError
 
 from .bagio import EvalDataError
 from .config import load_eval_config
-from .evaluate import METHODS, aggregate, evaluate_bag, evaluate_mot
-from .motchallenge import FORMATS, MOTFormatError
+from .evaluate import METHODS, Replayer, aggregate, evaluate_bag, evaluate_mot
 from .report import SCORECARD_BEGIN, SCORECARD_END, scorecard_markdown, update_between_markers, write_metrics_json, \
     write_report
 from .scoring import ScoringError
@@ -58,7 +59,7 @@ def _check_counts(args, n_bags: int) -> None:
             raise ConfigError(f"--{name} given {len(v)} time(s) for {n_bags} bag(s): give one per bag, in order")
 
 
-def run(args) -> int:
+def run(args, replayer: Replayer | None = None) -> int:
     cfg = load_eval_config(args.config)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
@@ -90,7 +91,7 @@ def run(args) -> int:
                 bag, out, cfg, methods=methods, realtime=args.realtime,
                 gt_file=args.gt[k] if k < len(args.gt) and k < len(args.bags) else None,
                 gt_format=args.gt_format, pred=args.pred[k] if k < len(args.pred) and k < len(args.bags) else None,
-                condition=cond, node_config=args.node_config, model=args.model, log=bar.write))
+                condition=cond, node_config=args.node_config, model=args.model, log=bar.write, replayer=replayer))
     agg = aggregate(results, cfg)
     meta = {"bags": len(results), "realtime": bool(args.realtime), "methods": ", ".join(methods),
             "wall_time_s": round(time.time() - t0, 1)}
@@ -114,11 +115,13 @@ def run(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv=None, replayer: Replayer | None = None) -> int:
+    """The command line; ``replayer`` (tracker.eval.evaluate.Replayer) runs the node suite (without one, the
+    replayed methods are skipped: the tools layer passes tracker.tools.replay.replay_bag)."""
     args = build_parser().parse_args(argv)
     try:
-        return run(args)
-    except (ConfigError, EvalDataError, MOTFormatError, ScoringError) as e:
+        return run(args, replayer)
+    except (ConfigError, BagReadError, EvalDataError, MOTFormatError, ScoringError) as e:
         print(f"tracker-eval: error: {e}", file=sys.stderr)
         return 2
 

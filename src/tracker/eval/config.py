@@ -5,22 +5,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracker.common.config import from_mapping, load_yaml, param
-
-#: MOTChallenge (MOT16/17/20) class ids, as TrackEval's MotChallenge2DBox names them
-MOT_CLASS_IDS = {"pedestrian": 1, "person_on_vehicle": 2, "car": 3, "bicycle": 4, "motorbike": 5,
-                 "non_mot_vehicle": 6, "static_person": 7, "distractor": 8, "occluder": 9,
-                 "occluder_on_ground": 10, "occluder_full": 11, "reflection": 12, "crowd": 13}
+from tracker.data.contract import CLASS_NAMES
 
 
 @dataclass(frozen=True)
 class ScoringConfig:
     """How ground truth and predictions are turned into TrackEval per-sequence data."""
-    classes: tuple[str, ...] = param(("person", "vehicle"), doc="classes evaluated, each on its own (TrackEval "
+    classes: tuple[str, ...] = param(CLASS_NAMES, doc="classes evaluated, each on its own (TrackEval "
                                      "evaluates one class at a time); 'all' combines them det-averaged")
     iou_threshold: float = param(0.5, unit="1 (IoU)", gt=0.0, le=1.0,
                                  doc="CLEAR (MOTA) and Identity (IDF1) match threshold; HOTA sweeps 0.05..0.95")
     distractor_classes: tuple[str, ...] = param((), doc="GT classes whose matched predictions are removed "
-                                                "before scoring (MOT17 preprocessing step 2); empty = none")
+                                                "before scoring (MOT17 preprocessing step 2); empty = none; "
+                                                "tracker.data.motchallenge.distractor_classes('MOT17') for MOT GT")
     distractor_iou: float = param(0.5, unit="1 (IoU)", gt=0.0, le=1.0,
                                   doc="IoU of the Hungarian match used to find predictions on distractors")
     drop_zero_marked: bool = param(True, doc="drop GT rows whose MOT 'conf/flag' column is 0 (TrackEval "

@@ -1,5 +1,9 @@
-"""Evaluation of bags: replay through the node suite (tracker.nodes.replay, the only ROS part, imported
-lazily), read the outputs back, score every method against the GT and aggregate per condition and overall.
+"""Evaluation of bags: replay through the node suite, read the outputs back, score every method against the GT
+and aggregate per condition and overall.
+
+The replay is the only ROS part and is given by the caller (a :data:`Replayer`, e.g.
+``tracker.tools.replay.replay_bag``): tracker.eval sits below the nodes and imports neither them nor the tools.
+Without one, the replayed methods are skipped with a message and ``--pred`` outputs are still scored.
 
 Methods: ``suite`` (the full multi-modal suite), ``rgb_only`` (the same nodes, network on RGB only),
 ``bytetrack`` / ``ocsort`` (BoxMOT on the suite's raw detections; optional)."""
@@ -14,6 +18,7 @@ import numpy as np
 import yaml
 
 from tracker.data.contract import Topics
+from tracker.data.motchallenge import num_frames
 
 from . import bagio
 from .baselines import BOXMOT_BASELINES, BaselineUnavailable, boxmot_available, run_boxmot
@@ -82,18 +87,22 @@ def condition_of(bag: str | Path) -> str:
     return "+".join(presets) if presets else DEFAULT_CONDITION
 
 
-def replay(bag: Path, out_bag: Path, realtime: bool, rgb_only: bool, config_path=None, model_path=None) -> dict:
-    """Play ``bag`` through the node suite into ``out_bag`` (tracker.nodes.replay.replay_bag)."""
-    try:
-        from tracker.nodes.replay import replay_bag
-    except Exception as e:  # ImportError (not built yet / no rclpy) or a broken install
-        raise ReplayUnavailable(f"the node suite cannot replay bags here ({type(e).__name__}: {e}); score "
-                                f"existing outputs with --pred OUTPUT_BAG") from e
+#: ``replayer(bag, out_bag, config_path=, model_path=, realtime=, rgb_only=) -> stats``: plays ``bag`` through the
+#: node suite, records its outputs into ``out_bag`` (a new bag) and returns statistics (``latencies_s``, ...)
+Replayer = Callable[..., dict]
+
+
+def replay(bag: Path, out_bag: Path, realtime: bool, rgb_only: bool, config_path=None, model_path=None,
+           replayer: Replayer | None = None) -> dict:
+    """Play ``bag`` through the node suite into ``out_bag`` with ``replayer``; ReplayUnavailable without one."""
+    if replayer is None:
+        raise ReplayUnavailable("no node suite to replay bags with (the caller gave no replayer, e.g. "
+                                "tracker.tools.replay.replay_bag); score existing outputs with --pred OUTPUT_BAG")
     if out_bag.exists():
         shutil.rmtree(out_bag)
     out_bag.parent.mkdir(parents=True, exist_ok=True)
-    return replay_bag(bag, out_bag, config_path=config_path, model_path=model_path, realtime=realtime,
-                      rgb_only=rgb_only) or {}
+    return replayer(bag, out_bag, config_path=config_path, model_path=model_path, realtime=realtime,
+                    rgb_only=rgb_only) or {}
 
 
 def stats_latencies(stats: dict) -> list | None:
@@ -146,22 +155,10 @@ def _image_size(bag: Path, gt: bagio.GroundTruth) -> tuple[int, int]:
     return int(np.ceil(max(b[:, 2].max(), 1))), int(np.ceil(max(b[:, 3].max(), 1)))
 
 
-def evaluate_bag(bag: str | Path, out_dir: str | Path, cfg: EvalConfig = EvalConfig(), *,
-                 methods: Sequence[str] = METHODS, realtime: bool = False, gt_file: str | Path | None = None,
-                 gt_format: str = "auto", pred: str | Path | None = None, condition: str | None = None,
-                 node_config: str | Path | None = None, model: str | Path | None = None,
-                 topics: Topics = Topics(), out_topics: bagio.OutputTopics = bagio.OutputTopics(),
-                 log: Callable[[str], None] = print) -> BagResult:
-    """Evaluate one input bag. With ``pred`` (an output bag or a MOT result file) the suite is not replayed
-    and that output is scored as the suite; otherwise each method replays the bag through the nodes.
-    Problems (missing modality, missing GT, no node suite, no boxmot) become messages, not exceptions."""
-    bag = Path(bag)
-    res = BagResult(bag.name, str(bag), condition or condition_of(bag))
+def _ground_truth(bag: Path, res: BagResult, cfg: EvalConfig, gt_file, gt_format: str,
+                  topics: Topics) -> bagio.GroundTruth | None:
+    """The bag's GT (or the --gt file's), with a message for each part that is missing."""
     note = res.messages.append
-    res.info = bagio.input_info(bag, topics)
-    if res.info["missing_modalities"]:
-        note(f"{bag.name}: no {', '.join(res.info['missing_modalities'])} images; the suite runs on "
-             f"{', '.join(res.info['modalities']) or 'nothing'}")
     gt = None
     if gt_file is not None:
         gt = bagio.gt_from_mot(gt_file, bagio.rgb_stamps(bag, topics), cfg.scoring, gt_format)
@@ -172,46 +169,92 @@ def evaluate_bag(bag: str | Path, out_dir: str | Path, cfg: EvalConfig = EvalCon
              f"scored; latency and output rate still reported")
     if gt is not None and not gt.has3d:
         note(f"{bag.name}: no 3D ground truth ({topics.gt_tracks}): 3D position error not scored")
+    return gt
+
+
+@dataclass
+class _Run:
+    """What every method of one bag shares."""
+    bag: Path
+    out_dir: Path
+    cfg: EvalConfig
+    gt: bagio.GroundTruth | None
+    ref: bagio.GroundTruth  # frames predictions are aligned to (the GT, else the RGB frames)
+    realtime: bool
+    pred: Path | None
+    node_config: str | Path | None
+    model: str | Path | None
+    out_topics: bagio.OutputTopics
+    log: Callable[[str], None]
+    replayer: Replayer | None = None
+    suite_pred: bagio.Predictions | None = None
+
+
+def _replayed(run: _Run, method: str) -> tuple[bagio.Predictions, list | None]:
+    """Predictions (and replay latencies) of suite / rgb_only: the given --pred output, or a replay."""
+    if run.pred is not None:
+        pr = bagio.predictions_from_mot(run.pred, run.cfg.scoring) if run.pred.is_file() else \
+            bagio.predictions_from_bag(run.pred, run.ref, run.cfg.match, run.out_topics)
+        return pr, None
+    out_bag = run.out_dir / "outputs" / run.bag.name / method
+    run.log(f"replaying {run.bag.name} ({method}{', realtime' if run.realtime else ''})")
+    stats = replay(run.bag, out_bag, run.realtime, method == RGB_ONLY, run.node_config, run.model, run.replayer)
+    return bagio.predictions_from_bag(out_bag, run.ref, run.cfg.match, run.out_topics), stats_latencies(stats)
+
+
+def _method_predictions(run: _Run, method: str, note: Callable[[str], None]
+                        ) -> tuple[bagio.Predictions, list | None] | None:
+    """Predictions of one method, or None (skipped, with a message)."""
+    if method in (SUITE, RGB_ONLY):
+        if run.pred is not None and method == RGB_ONLY:
+            note(f"{method}: skipped (outputs given with --pred, no replay)")
+            return None
+        pr, lat = _replayed(run, method)
+        if method == SUITE:
+            run.suite_pred = pr
+        return pr, lat
+    ok, why = boxmot_available()
+    if not ok:
+        note(f"{method}: skipped: {why}")
+        return None
+    if run.suite_pred is None or not run.suite_pred.detections:
+        note(f"{method}: skipped: needs the suite's raw detections ({run.out_topics.detections_2d})")
+        return None
+    frames = run_boxmot(method, run.suite_pred.detections, range(1, run.ref.num_frames + 1),
+                        _image_size(run.bag, run.gt), run.cfg.scoring.classes, run.cfg.baselines)
+    return bagio.Predictions(frames=frames, source=f"boxmot:{method}"), None
+
+
+def evaluate_bag(bag: str | Path, out_dir: str | Path, cfg: EvalConfig = EvalConfig(), *,
+                 methods: Sequence[str] = METHODS, realtime: bool = False, gt_file: str | Path | None = None,
+                 gt_format: str = "auto", pred: str | Path | None = None, condition: str | None = None,
+                 node_config: str | Path | None = None, model: str | Path | None = None,
+                 topics: Topics = Topics(), out_topics: bagio.OutputTopics = bagio.OutputTopics(),
+                 log: Callable[[str], None] = print, replayer: Replayer | None = None) -> BagResult:
+    """Evaluate one input bag. With ``pred`` (an output bag or a MOT result file) the suite is not replayed
+    and that output is scored as the suite; otherwise each method replays the bag through the nodes with
+    ``replayer``. Problems (missing modality, missing GT, no replayer, no boxmot) become messages, not
+    exceptions."""
+    bag = Path(bag)
+    res = BagResult(bag.name, str(bag), condition or condition_of(bag))
+    note = res.messages.append
+    res.info = bagio.input_info(bag, topics)
+    if res.info["missing_modalities"]:
+        note(f"{bag.name}: no {', '.join(res.info['missing_modalities'])} images; the suite runs on "
+             f"{', '.join(res.info['modalities']) or 'nothing'}")
+    gt = _ground_truth(bag, res, cfg, gt_file, gt_format, topics)
     res.gt, res.gt_source = gt, gt.source if gt is not None else ""
     ref = gt if gt is not None else bagio.GroundTruth(bagio.rgb_stamps(bag, topics))
-
-    suite_pred = None
+    run = _Run(bag, Path(out_dir), cfg, gt, ref, realtime, Path(pred) if pred is not None else None, node_config,
+               model, out_topics, log, replayer)
     for method in methods:
-        out_bag = Path(out_dir) / "outputs" / bag.name / method
         try:
-            if method in (SUITE, RGB_ONLY):
-                if pred is not None:
-                    if method == RGB_ONLY:
-                        note(f"{method}: skipped (outputs given with --pred, no replay)")
-                        continue
-                    p = Path(pred)
-                    pr = bagio.predictions_from_mot(p, cfg.scoring) if p.is_file() else \
-                        bagio.predictions_from_bag(p, ref, cfg.match, out_topics)
-                    lat = None
-                else:
-                    log(f"replaying {bag.name} ({method}{', realtime' if realtime else ''})")
-                    stats = replay(bag, out_bag, realtime, method == RGB_ONLY, node_config, model)
-                    pr = bagio.predictions_from_bag(out_bag, ref, cfg.match, out_topics)
-                    lat = stats_latencies(stats)
-                if method == SUITE:
-                    suite_pred = pr
-            else:
-                ok, why = boxmot_available()
-                if not ok:
-                    note(f"{method}: skipped: {why}")
-                    continue
-                if suite_pred is None or not suite_pred.detections:
-                    note(f"{method}: skipped: needs the suite's raw detections ({out_topics.detections_2d})")
-                    continue
-                frames = run_boxmot(method, suite_pred.detections, range(1, ref.num_frames + 1),
-                                    _image_size(bag, gt), cfg.scoring.classes, cfg.baselines)
-                pr = bagio.Predictions(frames=frames, source=f"boxmot:{method}")
-                lat = None
+            got = _method_predictions(run, method, note)
         except (ReplayUnavailable, BaselineUnavailable) as e:
             note(f"{method}: skipped: {e}")
             continue
-        r = score_method(method, bag.name, gt, pr, cfg, lat)
-        res.methods[method] = r
+        if got is not None:
+            res.methods[method] = score_method(method, bag.name, gt, got[0], cfg, got[1])
     return res
 
 
@@ -221,7 +264,6 @@ def evaluate_mot(gt_file: str | Path, pred_file: str | Path, cfg: EvalConfig = E
     """Score a MOT result file against a MOT gt.txt (no bag, no replay)."""
     gt = bagio.gt_from_mot(gt_file, None, cfg.scoring, gt_format)
     pr = bagio.predictions_from_mot(pred_file, cfg.scoring, pred_format)
-    from .motchallenge import num_frames
     n = max(gt.num_frames, num_frames(pr.frames))
     if n > gt.num_frames:
         gt = bagio.GroundTruth(np.arange(n, dtype=np.int64), {k: gt.frames2d.get(k, []) for k in range(1, n + 1)},

@@ -1,21 +1,23 @@
 """The tracker node's YAML (config/tracker_node.yaml): every section as a frozen, validated dataclass.
 
 Sections owned here: node, topics, sync, qos, registration, depth3d, output, fallback_extrinsics, backend,
-diagnostics. The ``tracker:`` section belongs to tracker.core (TrackerConfig) and is loaded with it.
+diagnostics, markers. The ``tracker:`` section belongs to tracker.core (TrackerConfig) and is loaded with it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from tracker.common.config import ConfigError, from_mapping, load_yaml, param, section
+from tracker.data.contract import OUTPUT_TYPES, OutputTopics, Topics
 from tracker.pipeline.depth3d import Depth3DConfig
 from tracker.pipeline.health import DiagnosticsConfig
 from tracker.pipeline.processor import OutputConfig, ProcessorConfig, StaticTransformConfig
 from tracker.pipeline.registration import RegistrationConfig
 from tracker.pipeline.sync import SyncConfig
 
+_IN, _OUT = Topics(), OutputTopics()
 RELIABILITY = ("reliable", "best_effort")
 DURABILITY = ("volatile", "transient_local")
 
@@ -28,29 +30,44 @@ class NodeSection:
     markers: bool = param(True, doc="publish visualization markers")
     poll_period_s: float = param(0.05, unit="s", gt=0.0,
                                  doc="period of the check for silent cameras (steady clock)")
-    processing: str = param("inline", choices=("inline", "latest"),
-                            doc="inline: process every set in the receive callback (one output per set; a slow "
-                                "pipeline queues up to the input QoS depth); latest: a worker thread processes the "
-                                "newest set and skips older ones when busy (bounded latency, counted in "
-                                "/diagnostics)")
+    processing: str = param("latest", choices=("inline", "latest"),
+                            doc="latest (default): a worker thread processes the newest "
+                                "set and skips older ones when busy (bounded latency, counted in /diagnostics); "
+                                "inline: process every set in the receive callback (one output per set; a slow "
+                                "pipeline queues up to the input QoS depth)")
+
+
+@dataclass(frozen=True)
+class MarkersSection:
+    """Look of /tracker/markers (tracker.nodes.conversions.markers_msg)."""
+    lifetime_s: float = param(0.5, unit="s", ge=0.0, doc="marker lifetime (RViz drops markers not refreshed)")
+    default_size_m: tuple[float, float, float] = param((0.5, 1.7, 0.5), unit="m",
+                                                       doc="box size (x, y, z) of a track without a 3D extent")
+    box_alpha: float = param(0.35, unit="1", ge=0.0, le=1.0, doc="opacity of the box")
+    arrow_alpha: float = param(0.8, unit="1", ge=0.0, le=1.0, doc="opacity of the velocity arrow")
+    label_height_m: float = param(0.4, unit="m", gt=0.0, doc="text height of the id label")
+    label_gap_m: float = param(0.2, unit="m", ge=0.0, doc="label position above the top of the box")
+    arrow_scale_m: tuple[float, float, float] = param((0.08, 0.16, 0.2), unit="m",
+                                                      doc="velocity arrow: shaft diameter, head diameter, head length")
 
 
 @dataclass(frozen=True)
 class TopicsSection:
-    color_image: str = param("/camera/color/image_raw")
-    color_info: str = param("/camera/color/camera_info")
-    thermal_image: str = param("/camera/thermal/image_raw")
-    thermal_info: str = param("/camera/thermal/camera_info")
-    depth_image: str = param("/camera/depth/image_raw")
-    depth_info: str = param("/camera/depth/camera_info")
-    tf_static: str = param("/tf_static")
-    tracks: str = param("/tracker/tracks")
-    tracks_2d: str = param("/tracker/tracks_2d")
-    track_array: str = param("/tracker/track_array")
-    detections_2d: str = param("/tracker/detections_2d")
-    markers: str = param("/tracker/markers")
-    debug_image: str = param("/tracker/debug_image")
-    diagnostics: str = param("/diagnostics")
+    """Input and output topic names; the defaults are the contract's (tracker.data.contract)."""
+    color_image: str = param(_IN.color_image)
+    color_info: str = param(_IN.color_info)
+    thermal_image: str = param(_IN.thermal_image)
+    thermal_info: str = param(_IN.thermal_info)
+    depth_image: str = param(_IN.depth_image)
+    depth_info: str = param(_IN.depth_info)
+    tf_static: str = param(_IN.tf_static)
+    tracks: str = param(_OUT.tracks)
+    tracks_2d: str = param(_OUT.tracks_2d)
+    track_array: str = param(_OUT.track_array)
+    detections_2d: str = param(_OUT.detections_2d)
+    markers: str = param(_OUT.markers)
+    debug_image: str = param(_OUT.debug_image)
+    diagnostics: str = param(_OUT.diagnostics)
 
     def validate(self) -> None:
         for k, v in self.__dict__.items():
@@ -64,8 +81,7 @@ class TopicsSection:
         return getattr(self, f"{cam}_info")
 
     def outputs(self) -> dict[str, str]:
-        return {k: getattr(self, k) for k in ("tracks", "tracks_2d", "track_array", "detections_2d", "markers",
-                                              "debug_image", "diagnostics")}
+        return {k: getattr(self, k) for k in OUTPUT_TYPES}
 
 
 @dataclass(frozen=True)
@@ -105,11 +121,12 @@ class NodeConfig:
     backend: BackendSection
     diagnostics: DiagnosticsConfig
     tracker: Mapping[str, Any]  # raw ``tracker:`` section (TrackerConfig, owned by tracker.core)
+    markers: MarkersSection = field(default_factory=MarkersSection)
     source: str = ""
 
 
 SECTIONS = ("node", "topics", "sync", "qos", "registration", "depth3d", "output", "fallback_extrinsics", "backend",
-            "diagnostics", "tracker")
+            "diagnostics", "markers", "tracker")
 
 
 def node_config_from_mapping(data: Mapping[str, Any], source: str = "config") -> NodeConfig:
@@ -136,7 +153,8 @@ def node_config_from_mapping(data: Mapping[str, Any], source: str = "config") ->
                       processor=proc,
                       backend=from_mapping(BackendSection, g("backend"), where="backend"),
                       diagnostics=from_mapping(DiagnosticsConfig, g("diagnostics"), where="diagnostics"),
-                      tracker=tracker, source=source)
+                      tracker=tracker, markers=from_mapping(MarkersSection, g("markers"), where="markers"),
+                      source=source)
 
 
 def load_node_config(path: str | Path) -> NodeConfig:

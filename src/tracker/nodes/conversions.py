@@ -1,6 +1,8 @@
 """ROS messages <-> numpy and pipeline structs (needs the rclpy message packages, not a running node).
 
-Images are decoded with tracker.data.encodings (no cv_bridge): rgb8, bgr8, mono8, mono16, 16UC1 (mm), 32FC1 (m).
+Decoding (time, images, camera_info, tf) is tracker.data.messages' (duck-typed: the same functions serve bags
+read with rosbags), re-exported here; no cv_bridge: rgb8, bgr8, mono8, mono16, 16UC1 (mm), 32FC1 (m). This module
+builds the rclpy output messages.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Vector3
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header
 from tracker_msgs.msg import Track as TrackMsg
 from tracker_msgs.msg import TrackArray
@@ -19,51 +21,33 @@ from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, Detec
                              ObjectHypothesisWithPose)
 from visualization_msgs.msg import Marker, MarkerArray
 
-from tracker.common.geometry import CameraModel, Transform
-from tracker.data.encodings import EncodingError, depth_to_metres, image_to_numpy, numpy_to_image_fields
+from tracker.data.encodings import EncodingError, numpy_to_image_fields
+from tracker.data.messages import (NS_PER_S, camera_info_to_model, image_to_array, split_ns, stamp_to_ns, stamp_to_s,
+                                   tf_edges)
 
-__all__ = ["EncodingError", "stamp_to_s", "s_to_stamp", "image_to_array", "array_to_image", "camera_info_to_model",
-           "tf_edges", "detections_2d_msg", "tracks_2d_msg", "tracks_3d_msg", "track_array_msg", "markers_msg",
-           "diagnostics_msg", "msg_class", "from_rosbags"]
+from .config import MarkersSection
+
+__all__ = ["EncodingError", "stamp_to_s", "stamp_to_ns", "s_to_stamp", "ns_to_stamp", "image_to_array",
+           "array_to_image", "camera_info_to_model", "tf_edges", "detections_2d_msg", "tracks_2d_msg",
+           "tracks_3d_msg", "track_array_msg", "markers_msg", "diagnostics_msg", "msg_class", "from_rosbags"]
+
+GOLDEN_RATIO_CONJUGATE = 0.61803398875  # hue step between consecutive track ids (well-spread colours)
+DIAGNOSTIC_MAX_LEVEL = 3  # diagnostic_msgs/DiagnosticStatus.STALE
 
 
 # ----------------------------------------------------------------------------------------------- time
-def stamp_to_s(stamp) -> float:
-    return int(stamp.sec) + int(stamp.nanosec) * 1e-9
-
-
-def stamp_to_ns(stamp) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
+# stamp_to_s / stamp_to_ns (duck-typed, tracker.data.messages) are re-exported; these build rclpy Time messages
 def ns_to_stamp(ns: int) -> Time:
-    ns = int(ns)
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+    sec, nanosec = split_ns(ns)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def s_to_stamp(s: float) -> Time:
-    return ns_to_stamp(int(round(s * 1e9)))
+    return ns_to_stamp(int(round(s * NS_PER_S)))
 
 
 # ---------------------------------------------------------------------------------------------- images
-def image_to_array(msg: Image, role: str = "color") -> np.ndarray:
-    """Decode an Image: color -> HxWx3 uint8 RGB (mono8 replicated); depth -> float32 metres (NaN = none);
-    thermal -> raw array (mono16 counts or mono8). Raises EncodingError with a clear text."""
-    enc = str(msg.encoding)
-    allowed = {"color": ("rgb8", "bgr8", "mono8"), "thermal": ("mono16", "mono8", "16UC1"),
-               "depth": ("16UC1", "32FC1", "mono16")}[role]
-    if enc not in allowed:
-        raise EncodingError(f"{role} image has encoding {enc!r}; expected one of {', '.join(allowed)}")
-    data = msg.data
-    buf = data if isinstance(data, (bytes, bytearray)) else memoryview(data)
-    arr = image_to_numpy(enc, msg.height, msg.width, msg.step, np.frombuffer(buf, np.uint8), bool(msg.is_bigendian))
-    if role == "color" and arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=2)
-    if role == "depth":
-        arr = depth_to_metres(arr, enc)
-    return arr
-
-
+# image_to_array, camera_info_to_model and tf_edges are tracker.data.messages' (re-exported above)
 def array_to_image(array: np.ndarray, encoding: str, stamp: Time, frame_id: str) -> Image:
     h, w, step, data = numpy_to_image_fields(array, encoding)
     msg = Image(height=h, width=w, encoding=encoding, is_bigendian=0, step=step)
@@ -71,32 +55,6 @@ def array_to_image(array: np.ndarray, encoding: str, stamp: Time, frame_id: str)
     msg.header.frame_id = frame_id
     msg.data = data
     return msg
-
-
-def camera_info_to_model(msg: CameraInfo) -> CameraModel:
-    """CameraModel of a CameraInfo; raises ValueError when it cannot describe a camera."""
-    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
-    if msg.width <= 0 or msg.height <= 0:
-        raise ValueError(f"camera_info has size {msg.width}x{msg.height}")
-    if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise ValueError(f"camera_info has invalid intrinsics K={K.reshape(-1).tolist()}")
-    D = np.asarray(msg.d, dtype=np.float64).reshape(-1)
-    if D.size < 5:
-        D = np.concatenate([D, np.zeros(5 - D.size)])
-    return CameraModel(int(msg.width), int(msg.height), K, D, str(msg.header.frame_id))
-
-
-def tf_edges(msg) -> dict[tuple[str, str], Transform]:
-    """{(parent, child): T_parent_child} of a tf2_msgs/TFMessage."""
-    out = {}
-    for ts in msg.transforms:
-        tr, q = ts.transform.translation, ts.transform.rotation
-        try:
-            out[(ts.header.frame_id.lstrip("/"), ts.child_frame_id.lstrip("/"))] = Transform.from_quat(
-                (tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w))
-        except ValueError:
-            continue
-    return out
 
 
 # --------------------------------------------------------------------------------------------- outputs
@@ -201,55 +159,59 @@ def track_array_msg(tracks, sizes: dict, stamp: Time, frame_id: str) -> TrackArr
     return out
 
 
-def _color(track_id: int) -> ColorRGBA:
-    h = (int(track_id) * 0.61803398875) % 1.0
+def _color(track_id: int, alpha: float) -> ColorRGBA:
+    h = (int(track_id) * GOLDEN_RATIO_CONJUGATE) % 1.0
     r, g, b = (abs(((h * 6 + k) % 6) - 3) - 1 for k in (0, 4, 2))
     clamp = lambda x: float(min(max(x, 0.0), 1.0))  # noqa: E731
-    return ColorRGBA(r=clamp(r), g=clamp(g), b=clamp(b), a=0.8)
+    return ColorRGBA(r=clamp(r), g=clamp(g), b=clamp(b), a=float(alpha))
 
 
-def markers_msg(tracks, sizes: dict, stamp: Time, frame_id: str, lifetime_s: float = 0.5) -> MarkerArray:
+def _marker(t, p: np.ndarray, s: np.ndarray, ns: str, mtype: int, stamp: Time, frame_id: str,
+            cfg: MarkersSection) -> Marker:
+    m = Marker(header=_header(stamp, frame_id), ns=ns, id=int(t.track_id) % 2**31, type=mtype, action=Marker.ADD,
+               color=_color(t.track_id, cfg.arrow_alpha))
+    m.lifetime.sec, m.lifetime.nanosec = split_ns(int(round(cfg.lifetime_s * NS_PER_S)))
+    m.pose.orientation.w = 1.0
+    if mtype == Marker.CUBE:
+        m.pose.position = Point(x=p[0], y=p[1], z=p[2])
+        m.scale = Vector3(x=float(s[0]), y=float(s[1]), z=float(s[2]))
+        m.color.a = float(cfg.box_alpha)
+    elif mtype == Marker.TEXT_VIEW_FACING:
+        m.pose.position = Point(x=p[0], y=p[1] - s[1] / 2 - cfg.label_gap_m, z=p[2])
+        m.scale.z = float(cfg.label_height_m)
+        m.text = f"{t.class_name} {t.track_id}"
+        m.color.a = 1.0  # opaque text
+    else:
+        v = np.asarray(t.velocity, dtype=float) if _finite(t.velocity) else np.zeros(3)
+        m.points = [Point(x=p[0], y=p[1], z=p[2]), Point(x=p[0] + v[0], y=p[1] + v[1], z=p[2] + v[2])]
+        a = cfg.arrow_scale_m
+        m.scale = Vector3(x=float(a[0]), y=float(a[1]), z=float(a[2]))
+    return m
+
+
+def markers_msg(tracks, sizes: dict, stamp: Time, frame_id: str, cfg: MarkersSection = MarkersSection()
+                ) -> MarkerArray:
     """Per track with 3D: a box (CUBE), an id label (TEXT_VIEW_FACING) and a velocity arrow; a DELETEALL first
-    so that markers of deleted tracks disappear."""
+    so that markers of deleted tracks disappear. Lifetime, default size and look: ``cfg`` (the node's
+    ``markers:`` section)."""
     out = MarkerArray()
-    clear = Marker(header=_header(stamp, frame_id), action=Marker.DELETEALL)
-    out.markers.append(clear)
-    life_s = int(lifetime_s)
-    life = (life_s, int((lifetime_s - life_s) * 1e9))
+    out.markers.append(Marker(header=_header(stamp, frame_id), action=Marker.DELETEALL))
     for t in tracks:
         if not _finite(t.position):
             continue
         p = np.asarray(t.position, dtype=float)
         s = sizes.get(t.track_id)
-        s = np.asarray(s, dtype=float) if _finite(s) else np.array([0.5, 1.7, 0.5])
-        col = _color(t.track_id)
+        s = np.asarray(s if _finite(s) else cfg.default_size_m, dtype=float)
         for ns, mtype in (("box", Marker.CUBE), ("label", Marker.TEXT_VIEW_FACING), ("velocity", Marker.ARROW)):
-            m = Marker(header=_header(stamp, frame_id), ns=ns, id=int(t.track_id) % 2**31, type=mtype,
-                       action=Marker.ADD, color=col)
-            m.lifetime.sec, m.lifetime.nanosec = life
-            m.pose.orientation.w = 1.0
-            if ns == "box":
-                m.pose.position = Point(x=p[0], y=p[1], z=p[2])
-                m.scale = Vector3(x=float(s[0]), y=float(s[1]), z=float(s[2]))
-                m.color.a = 0.35
-            elif ns == "label":
-                m.pose.position = Point(x=p[0], y=p[1] - s[1] / 2 - 0.2, z=p[2])
-                m.scale.z = 0.4
-                m.text = f"{t.class_name} {t.track_id}"
-                m.color.a = 1.0
-            else:
-                v = np.asarray(t.velocity, dtype=float) if _finite(t.velocity) else np.zeros(3)
-                m.points = [Point(x=p[0], y=p[1], z=p[2]), Point(x=p[0] + v[0], y=p[1] + v[1], z=p[2] + v[2])]
-                m.scale = Vector3(x=0.08, y=0.16, z=0.2)
-            out.markers.append(m)
+            out.markers.append(_marker(t, p, s, ns, mtype, stamp, frame_id, cfg))
     return out
 
 
 def diagnostics_msg(statuses, stamp: Time, hardware_id: str, prefix: str) -> DiagnosticArray:
     out = DiagnosticArray(header=_header(stamp, ""))
     for s in statuses:
-        d = DiagnosticStatus(level=bytes([min(int(s.level), 3)]), name=f"{prefix}: {s.name}", message=str(s.message),
-                             hardware_id=hardware_id)
+        d = DiagnosticStatus(level=bytes([min(int(s.level), DIAGNOSTIC_MAX_LEVEL)]), name=f"{prefix}: {s.name}",
+                             message=str(s.message), hardware_id=hardware_id)
         d.values = [KeyValue(key=str(k), value=str(v)) for k, v in s.values.items()]
         out.status.append(d)
     return out

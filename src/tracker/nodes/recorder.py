@@ -10,25 +10,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.common.config import from_mapping, load_yaml, param, section
+from tracker.data.contract import OutputTopics
+from tracker.data.messages import try_header_stamp_ns
+from tracker.data.writer import STORAGES, to_ns
 
 from .config import QosProfileConfig, repo_root
 
-_DEFAULT_TOPICS = {
-    "/tracker/tracks": "vision_msgs/msg/Detection3DArray",
-    "/tracker/tracks_2d": "vision_msgs/msg/Detection2DArray",
-    "/tracker/track_array": "tracker_msgs/msg/TrackArray",
-    "/tracker/detections_2d": "vision_msgs/msg/Detection2DArray",
-    "/tracker/markers": "visualization_msgs/msg/MarkerArray",
-    "/tracker/debug_image": "sensor_msgs/msg/Image",
-    "/diagnostics": "diagnostic_msgs/msg/DiagnosticArray",
-}
+NO_STAMP = -1  # receive-log stamp of a message without a readable header
+SPIN_PERIOD_S = 0.1
 
 
 @dataclass(frozen=True)
 class RecorderConfig:
-    storage: str = param("mcap", choices=("mcap", "sqlite3"), doc="bag storage")
+    storage: str = param("mcap", choices=tuple(STORAGES), doc="bag storage")
     qos: QosProfileConfig = param(default_factory=lambda: QosProfileConfig("reliable", 50, "volatile"))
-    topics: dict[str, str] = param(default_factory=lambda: dict(_DEFAULT_TOPICS), doc="topic -> message type")
+    topics: dict[str, str] = param(default_factory=lambda: OutputTopics().types(), doc="topic -> message type")
 
 
 def load_recorder_config(path: str | Path | None = None) -> RecorderConfig:
@@ -41,27 +37,23 @@ class Recorder:
     """Attach to a node: ``Recorder(node, out_bag, cfg)``; spin the node; ``close()``."""
 
     def __init__(self, node, out_bag: str | Path, cfg: RecorderConfig = RecorderConfig()):
-        from rosbags.rosbag2 import StoragePlugin, Writer
-
-        from tracker.data.typestore import get_typestore
+        from tracker.data.writer import BagWriter
 
         from . import qos as qosmod
-        from .player import _msg_class
+        from .conversions import msg_class
         self.node = node
         self.path = Path(out_bag)
-        self.typestore = get_typestore()
-        self._writer = Writer(self.path, version=8, storage_plugin={"mcap": StoragePlugin.MCAP,
-                                                                    "sqlite3": StoragePlugin.SQLITE3}[cfg.storage])
-        self._writer.open()
-        self._conns = {}
+        self._writer = BagWriter(self.path, storage=cfg.storage).open()
+        self.typestore = self._writer.typestore
+        self._types = dict(cfg.topics)
         self.counts: dict[str, int] = {t: 0 for t in cfg.topics}
         self.receive: dict[str, list[tuple[int, float]]] = {t: [] for t in cfg.topics}  # (stamp ns, wall s)
         self.last: dict[str, bytes] = {}
         self._subs = []
         q = qosmod.profile(cfg.qos)
         for topic, msgtype in cfg.topics.items():
-            self._conns[topic] = self._writer.add_connection(topic, msgtype, typestore=self.typestore)
-            self._subs.append(node.create_subscription(_msg_class(msgtype), topic,
+            self._writer.add_topic(topic, msgtype)
+            self._subs.append(node.create_subscription(msg_class(msgtype), topic,
                                                        lambda raw, t=topic: self._on(t, raw), q, raw=True))
         self._open = True
 
@@ -69,14 +61,10 @@ class Recorder:
         if not self._open:
             return
         now = time.time()
-        from tracker.data.reader import header_stamp_ns
-        try:
-            stamp = header_stamp_ns(raw)
-        except Exception:
-            stamp = -1
-        self._writer.write(self._conns[topic], int(now * 1e9), raw)
+        stamp = try_header_stamp_ns(raw)
+        self._writer.write_serialized(topic, self._types[topic], to_ns(now), raw)
         self.counts[topic] += 1
-        self.receive[topic].append((stamp, now))
+        self.receive[topic].append((NO_STAMP if stamp is None else stamp, now))
         self.last[topic] = raw
 
     def publishers_matched(self, topic: str) -> int:
@@ -105,7 +93,7 @@ def main(argv=None) -> int:
     end = time.monotonic() + a.duration if a.duration > 0 else float("inf")
     try:
         while rclpy.ok() and time.monotonic() < end:
-            rclpy.spin_once(node, timeout_sec=0.1)
+            rclpy.spin_once(node, timeout_sec=SPIN_PERIOD_S)
     except KeyboardInterrupt:
         pass
     finally:

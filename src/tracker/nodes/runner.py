@@ -13,17 +13,14 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
+from tracker.data.contract import Topics
+
 from .config import default_config_path
 
-#: launch arguments that remap an input topic: argument name -> the node's topic name (the YAML default)
-REMAP_ARGUMENTS = {
-    "color_image": "/camera/color/image_raw",
-    "color_info": "/camera/color/camera_info",
-    "thermal_image": "/camera/thermal/image_raw",
-    "thermal_info": "/camera/thermal/camera_info",
-    "depth_image": "/camera/depth/image_raw",
-    "depth_info": "/camera/depth/camera_info",
-}
+#: launch arguments that remap an input topic: argument name -> the node's topic name (the contract's, which is
+#: also the YAML default)
+REMAP_ARGUMENTS = Topics().inputs()
+SPIN_PERIOD_S = 0.1
 PACKAGE = "tracker"
 
 
@@ -116,7 +113,7 @@ def main(argv=None) -> int:
             for n in nodes:
                 ex.add_node(n)
             while rclpy.ok():
-                ex.spin_once(timeout_sec=0.1)
+                ex.spin_once(timeout_sec=SPIN_PERIOD_S)
     except KeyboardInterrupt:
         pass
     except Exception as e:  # noqa: BLE001 - log and exit non-zero
