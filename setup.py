@@ -35,12 +35,15 @@ setup(
     entry_points={
         "console_scripts": [
             "tracker-sim = tracker.sim.cli:main",
+            "tracker-sim-gl = tracker.sim_gl.cli:main",
             "tracker-train = tracker.network.train:main",
             "tracker-export = tracker.network.export:main",
-            "tracker-eval = tracker.eval.cli:main",
+            "tracker-eval = tracker.tools.evaluate:main",
             "tracker-run = tracker.nodes.runner:main",
             "tracker-play = tracker.nodes.player:main",
             "tracker_node = tracker.nodes.tracker_node:main",
+            "tracker-config = tracker.tools.config:main",
+            "tracker-demo = tracker.tools.demo:main",
         ],
     },
 )

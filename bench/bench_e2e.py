@@ -212,7 +212,7 @@ def pipeline(model: str | None, frames: int) -> dict:
 def dds(model: str | None, realtime: bool, out: Path) -> dict:
     import shutil
 
-    from tracker.nodes.replay import replay_bag
+    from tracker.tools.replay import replay_bag
     from tracker.sim.demo import ensure_demo_bag
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 200)))
     bag = ensure_demo_bag(ROOT / "build" / "demo" / "demo_day")

@@ -7,4 +7,4 @@ bash "$root/scripts/setup.sh"
 # shellcheck disable=SC1091
 source "$root/env.sh"
 cd "$root"
-exec python -m tracker.nodes.demo --out "$root/out/demo" "$@"
+exec python -m tracker.tools.demo --out "$root/out/demo" "$@"

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tracker.common.config import ConfigError, describe_fields, from_mapping, load_yaml, param, section
+from tracker.common.config import (ConfigError, describe_fields, describe_values, from_mapping, load_yaml, param,
+                                   section)
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,40 @@ def test_fixed_length_tuples():
         from_mapping(WithFixedTuple, {"xyz": [1, 2]})
     with pytest.raises(ConfigError, match=r"xyz\[2\]: expected an integer"):
         from_mapping(WithFixedTuple, {"xyz": [1, 2, 3.5]})
+
+
+@dataclass(frozen=True)
+class Profile:
+    depth: int = param(5, unit="messages", ge=1, doc="history depth")
+    mode: str = param("a", choices=("a", "b"), doc="mode")
+
+
+@dataclass(frozen=True)
+class Holder:
+    out: Profile = param(default_factory=lambda: Profile(depth=10), doc="a nested section whose default differs")
+    per: dict[str, Profile] = param(default_factory=lambda: {"x": Profile(depth=7), "y": Profile()},
+                                    doc="named nested sections")
+
+
+def test_missing_keys_of_a_nested_section_take_the_fields_default():
+    """A partly given nested section starts from the field's default instance, not from the nested class's
+    defaults (``qos.outputs: {mode: b}`` keeps the outputs' depth 10); dict entries start from the default
+    entry of the same name, new names from the class defaults."""
+    h = from_mapping(Holder, {"out": {"mode": "b"}, "per": {"x": {"mode": "b"}, "z": {}}}, "h")
+    assert h.out == Profile(depth=10, mode="b")
+    assert h.per == {"x": Profile(depth=7, mode="b"), "z": Profile()}
+    assert from_mapping(Holder, {}) == Holder()
+
+
+def test_unknown_key_in_a_nested_section_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match=r"h.out.dept: unknown key in h.out; valid keys: depth, mode"):
+        from_mapping(Holder, {"out": {"dept": 3}}, "h")
+
+
+def test_describe_values_lists_every_effective_setting_with_units_and_ranges():
+    h = from_mapping(Holder, {"out": {"mode": "b"}})
+    lines = describe_values(h, "h.", marked={"h.out.mode"})
+    assert lines[:2] == ["  h.out.depth = 10 [messages] (ge 1) - history depth",
+                         "* h.out.mode = 'b' (one of a, b) - mode"]
+    assert [ln.split(" = ")[0].strip() for ln in lines[2:]] == ["h.per.x.depth", "h.per.x.mode", "h.per.y.depth",
+                                                                "h.per.y.mode"]
