@@ -8,7 +8,9 @@ from tracker.common.config import ConfigError, from_mapping, load_yaml
 from tracker.network.detector import DetectorConfig
 from tracker.network.losses import LossWeights
 from tracker.network.model import load_model_config
-from tracker.network.train import TrainConfig
+from tracker.network.dataset import AugmentConfig
+from tracker.network.preprocess import NormalisationConfig
+from tracker.network.train import TrainConfig, load_augment_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / "config" / "network.yaml"
@@ -21,6 +23,7 @@ def test_all_sections_parse():
     assert data["model"] in data["models"]
     from_mapping(TrainConfig, data["training"], where="training")
     from_mapping(LossWeights, data["loss_weights"], where="loss_weights")
+    assert load_augment_config(data["augment"]) == AugmentConfig()  # the file states the defaults
     from_mapping(BackendConfig, data["inference"]["backend"], where="inference.backend")
     from_mapping(DetectorConfig, data["inference"]["detector"], where="inference.detector")
     for split in ("train", "val"):
@@ -33,3 +36,23 @@ def test_bad_values_are_named():
         from_mapping(DetectorConfig, {"score_threshold": 1.5}, where="inference.detector")
     with pytest.raises(ConfigError, match="precision"):
         from_mapping(BackendConfig, {"precision": "int4"}, where="inference.backend")
+
+
+def test_augment_section_takes_no_crop_or_modalities():
+    with pytest.raises(ConfigError, match=r"augment.crop_w: set by training.crop_width"):
+        load_augment_config({"crop_w": 100})
+    with pytest.raises(ConfigError, match=r"augment.thermal_gain\[1\] = -1.0 .*is out of range"):
+        load_augment_config({"thermal_gain": [0.5, -1.0]})
+
+
+def test_normalisation_defaults_are_the_shipped_models():
+    import json
+    shipped = json.loads((ROOT / "models" / "embedded.json").read_text())["normalisation"]
+    assert NormalisationConfig.from_meta(shipped) == NormalisationConfig()
+    written = NormalisationConfig().to_meta()
+    for part in ("thermal", "depth"):  # what export writes now holds everything the shipped metadata says
+        assert {k: v for k, v in written[part].items() if k in shipped[part]} == shipped[part]
+    other = NormalisationConfig(thermal_percentiles=(1.0, 99.0), depth_max_m=40.0, thermal_sample_step=3)
+    assert NormalisationConfig.from_meta(other.to_meta()) == other
+    with pytest.raises(ConfigError, match="thermal_percentiles"):
+        NormalisationConfig.from_meta({"thermal": {"percentiles": [98.0, 2.0]}})

@@ -2,18 +2,14 @@
 import numpy as np
 import pytest
 
-from test_network_helpers import exported_tiny
+from network_helpers import FakeMetaBackend, exported_tiny
+from tracker.backends import ModelError
 from tracker.core.types import Detections
 from tracker.network.detector import Detector, DetectorConfig
-from tracker.network.preprocess import Letterbox, encode_depth, normalise_thermal, thermal_values
+from tracker.network.preprocess import Letterbox, NormalisationConfig, encode_depth, normalise_thermal, thermal_values
 
 
-class FakeBackend:
-    def __init__(self):
-        self.meta = {"input_width": 64, "input_height": 64, "class_names": ["person", "vehicle"],
-                     "embedding_dim": 4}
-        self.last = None
-
+class FakeBackend(FakeMetaBackend):
     def infer(self, inputs):
         self.last = inputs
         h = w = 16
@@ -88,3 +84,31 @@ def test_detector_on_onnxruntime_any_modality_subset(tmp_path):
     for args in ((rgb, th, "mono16", dep), (None, th, "mono16", None), (rgb, None, None, None)):
         d = det.detect(*args)
         assert len(d) == 5 and d.embeddings.shape == (5, 8) and np.all(d.boxes[:, 2] <= 64)
+
+
+def test_stride_and_normalisation_come_from_the_metadata():
+    rgb = np.zeros((96, 128, 3), np.uint8)
+    d = Detector(FakeBackend(stride=8)).detect(rgb)
+    assert np.allclose(d.boxes[0], [48, 48, 80, 96])  # the stride-4 box [24, 24, 40, 56] doubled, clipped to 96
+    norm = NormalisationConfig().to_meta()
+    norm["depth"]["valid_range_m"] = [0.3, 3.0]  # a model whose depth input ends at 3 m
+    be = FakeBackend(normalisation=norm)
+    depth = np.full((96, 128), 4.0, np.float32)
+    Detector(be).detect(rgb, None, None, depth)
+    assert be.last["depth"].max() == 0 and be.last["modality"].tolist() == [[1.0, 0.0, 1.0]]
+
+
+def test_metadata_without_stride_or_normalisation_is_a_model_error():
+    for key in ("stride", "normalisation"):
+        with pytest.raises(ModelError, match=key):
+            Detector(FakeBackend(**{key: None}))
+
+
+def test_describe():
+    be = FakeBackend(class_names=["person", "vehicle", "bicycle"], training={"modalities": ["rgb"]})
+    info = Detector(be, model_path="models/x.onnx").describe()
+    assert (info.backend, info.device, info.model_path) == ("fake", "test CPU", "models/x.onnx")
+    assert info.class_names == ("person", "vehicle", "bicycle") and info.input_size == (64, 64)
+    assert info.stride == 4 and info.modalities == ("rgb",) and info.version_hash == "0123456789abcdef"
+    with pytest.raises(AttributeError):
+        info.stride = 8  # frozen

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_network_helpers import tiny_config, tiny_net
+from network_helpers import tiny_config, tiny_net
 from tracker.common.config import ConfigError
 from tracker.network.decode import decode
 from tracker.network.heads import depth_to_bin, lid_bin_centres

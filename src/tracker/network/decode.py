@@ -1,12 +1,13 @@
-"""NMS-free CenterNet decoding of the deployment outputs (numpy): top-K peaks of the peak-masked heatmap above
-a score threshold -> boxes (input px), scores, classes, embeddings (L2-normalised), distances (metres)."""
+"""NMS-free CenterNet decoding of the deployment outputs (numpy, torch-free): top-K peaks of the peak-masked
+heatmap above a score threshold -> boxes (input px), scores, classes, embeddings (L2-normalised), distances
+(metres). ``stride`` is the model's (its metadata's ``stride`` at inference; tracker.network.spec in training)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from .model import STRIDE
+from .spec import STRIDE
 
 
 @dataclass
@@ -18,7 +19,8 @@ class Decoded:
     distances: np.ndarray
 
 
-def decode(out: dict, top_k: int = 100, score_threshold: float = 0.3, batch_index: int = 0) -> Decoded:
+def decode(out: dict, top_k: int = 100, score_threshold: float = 0.3, batch_index: int = 0,
+           stride: int = STRIDE) -> Decoded:
     heat = np.asarray(out["heatmap"][batch_index], np.float32)  # (C, h, w), already peak-masked
     c, h, w = heat.shape
     flat = heat.reshape(-1)
@@ -32,7 +34,7 @@ def decode(out: dict, top_k: int = 100, score_threshold: float = 0.3, batch_inde
     off = np.asarray(out["offset"][batch_index])[:, ys, xs].T
     cx, cy = xs + off[:, 0], ys + off[:, 1]
     bw, bh = np.maximum(size[:, 0], 0), np.maximum(size[:, 1], 0)
-    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1) * STRIDE
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1) * stride
     emb = np.asarray(out["embedding"][batch_index])[:, ys, xs].T.astype(np.float32)
     norm = np.linalg.norm(emb, axis=1, keepdims=True)
     emb = emb / np.maximum(norm, 1e-12)

@@ -1,12 +1,14 @@
-"""Detector: registered images in, ``tracker.core.Detections`` out, through any backend.
+"""Detector: registered images in, ``tracker.core.Detections`` out, through any backend (torch-free).
 
-    det = Detector(create_backend(backend_cfg, "models/embedded.onnx"), DetectorConfig())
+    det = make_detector({"order": ["onnxruntime"]}, {"score_threshold": 0.3}, "models/embedded.onnx")  # .factory
     detections = det.detect(rgb, thermal, "mono16", depth)   # any of them may be None
+    info = det.describe()                                     # backend, device, classes, input size, ...
 
 Images must be registered to the RGB camera at RGB resolution (tracker.pipeline.registration). The detector
-letterboxes them to the network input, normalises them exactly as in training (tracker.network.preprocess),
-sets the modality flags from what is present, runs the backend, takes the NMS-free CenterNet peaks (score
-threshold, top-K) and maps the boxes back to RGB pixels.
+letterboxes them to the network input and normalises them with the functions training uses
+(tracker.network.inputs), with the input size, stride, normalisation and class names of the model's metadata
+JSON; it sets the modality flags from what is present, runs the backend, takes the NMS-free CenterNet peaks
+(score threshold, top-K) and maps the boxes back to RGB pixels.
 """
 from __future__ import annotations
 
@@ -14,11 +16,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.common.config import param
+from tracker.backends import ModelError
+from tracker.common.config import ConfigError, param
 from tracker.core.types import Detections
 
 from .decode import decode
-from .preprocess import Letterbox, encode_depth, normalise_thermal, rgb_tensor, thermal_values
+from .info import DetectorInfo
+from .inputs import encode_inputs, letterbox_images
+from .preprocess import Letterbox, NormalisationConfig
+
+#: metadata keys the detector reads (tracker-export writes them all)
+DETECTOR_META = ("input_width", "input_height", "stride", "class_names", "embedding_dim", "modalities",
+                 "normalisation", "version_hash")
 
 
 @dataclass(frozen=True)
@@ -29,15 +38,38 @@ class DetectorConfig:
 
 
 class Detector:
-    def __init__(self, backend, config: DetectorConfig | None = None):
+    def __init__(self, backend, config: DetectorConfig | None = None, model_path: str = ""):
+        """``backend``: anything with ``meta.data`` (the metadata JSON dict), ``name``, ``device`` and
+        ``infer``. Raises ModelError when the metadata lacks what the detector needs."""
         self.backend = backend
         self.config = config or DetectorConfig()
-        meta = backend.meta
+        self.model_path = str(model_path)
+        meta = backend.meta.data
+        missing = [k for k in DETECTOR_META if k not in meta]
+        if missing:
+            raise ModelError(f"model metadata lacks {missing} (re-export the model with tracker-export)")
         self.width, self.height = int(meta["input_width"]), int(meta["input_height"])
+        self.stride = int(meta["stride"])
         self.class_names = tuple(meta["class_names"])
         self.embedding_dim = int(meta["embedding_dim"])
+        self.modalities = tuple(meta.get("training", {}).get("modalities") or meta["modalities"])
+        self.version_hash = str(meta["version_hash"])
+        try:
+            self.normalisation = NormalisationConfig.from_meta(meta["normalisation"])
+        except ConfigError as e:
+            raise ModelError(f"model metadata: {e}") from e
+
+    def close(self) -> None:
+        """Release the backend (engine, session, device buffers); the detector is unusable afterwards."""
+        self.backend.close()
+
+    def describe(self) -> DetectorInfo:
+        return DetectorInfo(backend=str(self.backend.name), device=str(self.backend.device), model_path=self.model_path,
+                            class_names=self.class_names, input_width=self.width, input_height=self.height,
+                            stride=self.stride, modalities=self.modalities, version_hash=self.version_hash)
 
     def preprocess(self, rgb, thermal, thermal_encoding, depth) -> tuple[dict, Letterbox, tuple[int, int]]:
+        """Batched (1, ...) network inputs, the letterbox, and the RGB image size (w, h)."""
         present = [a for a in (rgb, thermal, depth) if a is not None]
         if not present:
             raise ValueError("detect() needs at least one of rgb, thermal, depth")
@@ -47,29 +79,14 @@ class Detector:
                 raise ValueError(f"{name} is {a.shape[1]}x{a.shape[0]}, expected {w}x{h}: register thermal and "
                                  "depth to the RGB camera first")
         lb = Letterbox.fit(w, h, self.width, self.height)
-        H, W = self.height, self.width
-        inp = {"rgb": np.zeros((3, H, W), np.float32), "thermal": np.zeros((1, H, W), np.float32),
-               "depth": np.zeros((2, H, W), np.float32), "modality": np.zeros(3, np.float32)}
-        if rgb is not None:
-            inp["rgb"] = rgb_tensor(lb.apply(np.asarray(rgb, np.uint8)))
-            inp["modality"][0] = 1
-        if thermal is not None:
-            raw = lb.apply(np.asarray(thermal))
-            vals, fam = thermal_values(raw, thermal_encoding)
-            valid = raw > 0
-            valid[lb.new_h:] = False
-            valid[:, lb.new_w:] = False
-            inp["thermal"] = normalise_thermal(vals, fam, valid)[None]
-            inp["modality"][1] = 1
-        if depth is not None:
-            inp["depth"] = encode_depth(lb.apply(np.asarray(depth, np.float32), nearest=True, fill=np.nan))
-            inp["modality"][2] = 1
+        rgb_l, thermal_l, depth_l = letterbox_images(lb, rgb, thermal, depth)
+        inp = encode_inputs(rgb_l, thermal_l, thermal_encoding, depth_l, self.normalisation)
         return {k: v[None] for k, v in inp.items()}, lb, (w, h)
 
     def detect(self, rgb=None, thermal=None, thermal_encoding: str | None = "mono16", depth=None) -> Detections:
         inputs, lb, (w, h) = self.preprocess(rgb, thermal, thermal_encoding, depth)
         out = self.backend.infer(inputs)
-        d = decode(out, self.config.top_k, self.config.score_threshold)
+        d = decode(out, self.config.top_k, self.config.score_threshold, stride=self.stride)
         boxes = lb.boxes_to_image(d.boxes)
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
@@ -77,19 +94,3 @@ class Detector:
                ((boxes[:, 3] - boxes[:, 1]) >= self.config.min_box_px)
         return Detections(boxes[keep], d.scores[keep], d.classes[keep], embeddings=d.embeddings[keep],
                           positions=None, distances=d.distances[keep])
-
-
-def load_detector(path: str = "config/network.yaml", section_name: str = "inference") -> Detector:
-    """Build backend + detector from the ``inference`` section of config/network.yaml."""
-    from tracker.backends import BackendConfig, create_backend
-    from tracker.common.config import ConfigError, from_mapping, load_yaml, section
-
-    data = section(load_yaml(path), section_name, path)
-    unknown = set(data) - {"model_path", "backend", "detector"}
-    if unknown:
-        raise ConfigError(f"{section_name}: unknown keys {sorted(unknown)}; valid: backend, detector, model_path")
-    if "model_path" not in data:
-        raise ConfigError(f"{section_name}.model_path: required key is missing")
-    backend = create_backend(from_mapping(BackendConfig, data.get("backend", {}), where=f"{section_name}.backend"),
-                             data["model_path"])
-    return Detector(backend, from_mapping(DetectorConfig, data.get("detector", {}), where=f"{section_name}.detector"))

@@ -17,7 +17,7 @@ from tracker.common.config import load_yaml
 from .dataset import FrameCache, bag_specs
 from .decode import decode
 from .metrics import ConditionAP
-from .model import CLASS_NAMES
+from .preprocess import NormalisationConfig
 
 SUBSETS = {"all": (True, True, True), "rgb": (True, False, False), "thermal": (False, True, False),
            "rgb+thermal": (True, True, False), "rgb+depth": (True, False, True), "thermal+depth": (False, True, True)}
@@ -25,10 +25,13 @@ SUBSETS = {"all": (True, True, True), "rgb": (True, False, False), "thermal": (F
 
 def evaluate_backend(backend, cache: FrameCache, modalities=(True, True, True), score_threshold: float = 0.05
                      ) -> dict:
-    ap = ConditionAP(CLASS_NAMES)
+    meta = backend.meta.data  # normalisation, stride and classes of the model, as the Detector reads them
+    ap = ConditionAP(tuple(meta["class_names"]))
+    norm, stride = NormalisationConfig.from_meta(meta["normalisation"]), int(meta["stride"])
     for i in range(len(cache)):
-        out = backend.infer({k: v[None] for k, v in cache.network_inputs(i, modalities).items()})
-        ap.add(cache.conditions[int(cache.a["clip"][i])], decode(out, 100, score_threshold), cache.objects(i))
+        out = backend.infer({k: v[None] for k, v in cache.network_inputs(i, modalities, norm).items()})
+        d = decode(out, 100, score_threshold, stride=stride)
+        ap.add(cache.conditions[int(cache.a["clip"][i])], d, cache.objects(i))
     return ap.result()
 
 
@@ -44,8 +47,8 @@ def main(argv=None) -> int:
     results = {}
     for m in a.models:
         b = create_backend(BackendConfig(order=("onnxruntime",), device="cpu", threads=1), m)
-        cache = FrameCache.build(bag_specs(data["val"]), Path(data["root"]), int(b.meta["input_width"]),
-                                 int(b.meta["input_height"]), int(data.get("val_stride", 1)), "val", False)
+        cache = FrameCache.build(bag_specs(data["val"]), Path(data["root"]), int(b.meta.data["input_width"]),
+                                 int(b.meta.data["input_height"]), int(data.get("val_stride", 1)), "val", False)
         for s in a.modalities.split(","):
             r = evaluate_backend(b, cache, SUBSETS[s])
             results[f"{m} [{s}]"] = r

@@ -21,15 +21,8 @@ from .dla import DLAStem, DLATrunk
 from .fusion import ConcatFusion, DiffusionFusion
 from .heads import CenterHeads
 from .neck import DLAUp
-
-CLASS_NAMES = ("person", "vehicle")
-MODALITIES = ("rgb", "thermal", "depth")
-MODALITY_CHANNELS = {"rgb": 3, "thermal": 1, "depth": 2}
-INPUT_NAMES = ("rgb", "thermal", "depth", "modality")
-OUTPUT_NAMES = ("heatmap", "size", "offset", "embedding", "distance")
-STRIDE = 4
-#: a cell is a peak when within this of its 3x3 max (an exact == would flip between runtimes on near-ties)
-PEAK_TOLERANCE = 1e-6
+from .spec import (CLASS_NAMES, INPUT_NAMES, MODALITIES, MODALITY_CHANNELS, OUTPUT_NAMES,  # noqa: F401 - re-exported
+                   PEAK_TOLERANCE, STRIDE)
 
 
 @dataclass(frozen=True)

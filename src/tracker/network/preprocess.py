@@ -6,18 +6,86 @@ clipped to [-1, 2]. The same formula serves radiometric mono16 (kelvin, min_rang
 (counts, min_range 20), and it does not depend on the absolute scene temperature (day, night, crossover).
 Depth: ``d_ref / d`` (inverse depth, d_ref = 1 m) of readings in [d_min, d_max], 0 where there is none, and a
 second channel that is 1 where a reading exists.
+
+The settings are :class:`NormalisationConfig`; tracker-export writes them into the model's metadata JSON
+(:meth:`NormalisationConfig.to_meta`) and inference reads them back from there (:meth:`~.from_meta`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
 
-THERMAL_PERCENTILES = (2.0, 98.0)
-THERMAL_MIN_RANGE = {"mono16": 4.0, "mono8": 20.0}  # kelvin / counts
-DEPTH_MIN_M, DEPTH_MAX_M = 0.3, 80.0
-DEPTH_REF_M = 1.0
+from tracker.common.config import from_mapping, param
+from tracker.data.contract import THERMAL_COUNTS_PER_KELVIN
+
+THERMAL_FAMILIES = ("mono16", "mono8")
+
+
+@dataclass(frozen=True)
+class NormalisationConfig:
+    thermal_percentiles: tuple[float, float] = param((2.0, 98.0), unit="%", ge=0.0, le=100.0,
+                                                     doc="per-frame (low, high) percentiles of the valid pixels")
+    thermal_min_range_mono16: float = param(4.0, unit="K", gt=0.0, doc="smallest p_hi - p_lo of mono16 (kelvin)")
+    thermal_min_range_mono8: float = param(20.0, unit="counts", gt=0.0, doc="smallest p_hi - p_lo of AGC mono8")
+    thermal_clip: tuple[float, float] = param((-1.0, 2.0), unit="1", doc="normalised thermal is clipped to this")
+    thermal_sample_step: int = param(7, unit="px", ge=1, doc="percentiles from every n-th valid pixel (speed)")
+    thermal_min_samples: int = param(16, unit="px", ge=1,
+                                     doc="fewer sampled valid pixels: the thermal input is all zeros")
+    depth_ref_m: float = param(1.0, unit="m", gt=0.0, doc="d_ref of the inverse depth d_ref / d")
+    depth_min_m: float = param(0.3, unit="m", gt=0.0, doc="depth readings below this are no reading")
+    depth_max_m: float = param(80.0, unit="m", gt=0.0, doc="depth readings above this are no reading")
+
+    def validate(self) -> None:
+        lo, hi = self.thermal_percentiles
+        if not lo < hi:
+            raise ValueError(f"thermal_percentiles {self.thermal_percentiles}: low must be below high")
+        if not self.thermal_clip[0] < self.thermal_clip[1]:
+            raise ValueError(f"thermal_clip {self.thermal_clip}: low must be below high")
+        if not self.depth_min_m < self.depth_max_m:
+            raise ValueError("depth_min_m must be below depth_max_m")
+
+    def min_range(self, family: str) -> float:
+        return self.thermal_min_range_mono16 if family == "mono16" else self.thermal_min_range_mono8
+
+    def to_meta(self) -> dict:
+        """The ``normalisation`` section of the model metadata JSON."""
+        return {
+            "letterbox": "resize keeping aspect ratio into the top-left corner, zero padding",
+            "rgb": "RGB order, /255",
+            "thermal": {"method": "per-frame percentiles of valid pixels",
+                        "percentiles": list(self.thermal_percentiles),
+                        "min_range": {"mono16": self.thermal_min_range_mono16, "mono8": self.thermal_min_range_mono8},
+                        "clip": list(self.thermal_clip), "mono16": f"counts/{THERMAL_COUNTS_PER_KELVIN:g} = kelvin",
+                        "invalid": 0.0, "sample_step": self.thermal_sample_step,
+                        "min_samples": self.thermal_min_samples},
+            "depth": {"channels": ["inverse depth d_ref/d", "valid mask"], "d_ref_m": self.depth_ref_m,
+                      "valid_range_m": [self.depth_min_m, self.depth_max_m], "nan": 0.0},
+            "modality": "availability flags (rgb, thermal, depth); a missing modality's input is zeros"}
+
+    @staticmethod
+    def from_meta(norm: Mapping[str, Any], where: str = "metadata.normalisation") -> "NormalisationConfig":
+        """Read the metadata's ``normalisation`` section (keys a model's metadata lacks keep their defaults:
+        ``sample_step`` and ``min_samples`` predate the section's other keys). Raises ConfigError."""
+        th, dp = dict(norm.get("thermal", {})), dict(norm.get("depth", {}))
+        rng = dict(th.get("min_range", {}))
+        picked = {"thermal_percentiles": th.get("percentiles"), "thermal_min_range_mono16": rng.get("mono16"),
+                  "thermal_min_range_mono8": rng.get("mono8"), "thermal_clip": th.get("clip"),
+                  "thermal_sample_step": th.get("sample_step"), "thermal_min_samples": th.get("min_samples"),
+                  "depth_ref_m": dp.get("d_ref_m")}
+        if "valid_range_m" in dp:
+            picked["depth_min_m"], picked["depth_max_m"] = dp["valid_range_m"]
+        return from_mapping(NormalisationConfig, {k: v for k, v in picked.items() if v is not None}, where=where)
+
+
+DEFAULT_NORMALISATION = NormalisationConfig()
+# the defaults under their historical names (tracker-export builds the metadata from them)
+THERMAL_PERCENTILES = DEFAULT_NORMALISATION.thermal_percentiles
+THERMAL_MIN_RANGE = {f: DEFAULT_NORMALISATION.min_range(f) for f in THERMAL_FAMILIES}  # kelvin / counts
+DEPTH_MIN_M, DEPTH_MAX_M = DEFAULT_NORMALISATION.depth_min_m, DEFAULT_NORMALISATION.depth_max_m
+DEPTH_REF_M = DEFAULT_NORMALISATION.depth_ref_m
 
 
 @dataclass(frozen=True)
@@ -49,36 +117,42 @@ class Letterbox:
         return np.asarray(boxes, np.float64) / self.scale
 
 
+def thermal_family(encoding: str | None) -> str:
+    """``mono16`` (radiometric, 16UC1 too; the default when unknown) or ``mono8`` (AGC, any other encoding)."""
+    enc = (encoding or "mono16").lower()
+    return "mono16" if enc in ("mono16", "16uc1") else "mono8"
+
+
 def thermal_values(thermal: np.ndarray, encoding: str | None) -> tuple[np.ndarray, str]:
     """Raw thermal -> float32 values (kelvin for mono16, counts for mono8) and the encoding family."""
-    enc = (encoding or "mono16").lower()
+    fam = thermal_family(encoding)
     t = np.asarray(thermal, np.float32)
-    if enc in ("mono16", "16uc1"):
-        return t / 100.0, "mono16"
-    return t, "mono8"
+    return (t / THERMAL_COUNTS_PER_KELVIN if fam == "mono16" else t), fam
 
 
 def normalise_thermal(values: np.ndarray, family: str, valid: np.ndarray | None = None,
-                      percentiles=THERMAL_PERCENTILES, min_range: float | None = None) -> np.ndarray:
+                      percentiles: tuple[float, float] | None = None,
+                      norm: NormalisationConfig = DEFAULT_NORMALISATION) -> np.ndarray:
+    """Robustly normalised thermal; ``percentiles`` overrides ``norm.thermal_percentiles`` (augmentation)."""
     v = values
     if valid is None:
         valid = v > 0
-    sample = v[valid][::7]
-    if sample.size < 16:
+    sample = v[valid][::norm.thermal_sample_step]
+    if sample.size < norm.thermal_min_samples:
         return np.zeros_like(v, dtype=np.float32)
-    lo, hi = np.percentile(sample, percentiles)
-    rng = max(float(hi - lo), min_range if min_range is not None else THERMAL_MIN_RANGE[family])
-    out = np.clip((v - lo) / rng, -1.0, 2.0).astype(np.float32)
+    lo, hi = np.percentile(sample, percentiles if percentiles is not None else norm.thermal_percentiles)
+    rng = max(float(hi - lo), norm.min_range(family))
+    out = np.clip((v - lo) / rng, *norm.thermal_clip).astype(np.float32)
     out[~valid] = 0.0
     return out
 
 
-def encode_depth(depth_m: np.ndarray) -> np.ndarray:
+def encode_depth(depth_m: np.ndarray, norm: NormalisationConfig = DEFAULT_NORMALISATION) -> np.ndarray:
     """(2, H, W) float32: inverse depth (0 where none) and valid mask."""
     d = np.asarray(depth_m, np.float32)
-    valid = np.isfinite(d) & (d >= DEPTH_MIN_M) & (d <= DEPTH_MAX_M)
+    valid = np.isfinite(d) & (d >= norm.depth_min_m) & (d <= norm.depth_max_m)
     inv = np.zeros_like(d)
-    inv[valid] = DEPTH_REF_M / d[valid]
+    inv[valid] = norm.depth_ref_m / d[valid]
     return np.stack([inv, valid.astype(np.float32)])
 
 

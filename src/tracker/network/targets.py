@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .heads import depth_to_bin
-from .model import STRIDE
+from .spec import STRIDE
 
 MIN_VISIBILITY = 0.1  # objects less visible than this are no target (neither positive nor negative)
 

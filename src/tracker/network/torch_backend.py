@@ -1,5 +1,8 @@
 """PyTorch backend for development: runs the training checkpoint named in the metadata (``training.checkpoint``,
-or ``<model>.pt`` beside the model) with the same named inputs and outputs as the exported graph."""
+or ``<model>.pt`` beside the model) with the same named inputs and outputs as the exported graph.
+
+It lives with the network, not in tracker.backends, because it needs the network's own model code; importing
+this module registers it as backend ``torch`` (tracker.network.factory and tracker.network.evaluate do)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +10,8 @@ from typing import Mapping
 
 import numpy as np
 
-from .base import Backend, BackendConfig, BackendUnavailable, ModelError, ModelMeta, check_inputs, register
+from tracker.backends.base import (Backend, BackendConfig, BackendUnavailable, ModelError, ModelMeta, Reporter,
+                                   check_inputs, register)
 
 
 def checkpoint_for(model_path: Path, meta: ModelMeta) -> Path:
@@ -26,14 +30,14 @@ def checkpoint_for(model_path: Path, meta: ModelMeta) -> Path:
 class TorchBackend(Backend):
     name = "torch"
 
-    def __init__(self, model_path: Path, meta: ModelMeta, config: BackendConfig):
+    def __init__(self, model_path: Path, meta: ModelMeta, config: BackendConfig, report: Reporter | None = None):
         super().__init__(meta, config)
         try:
             import torch
         except ImportError as e:
             raise BackendUnavailable(f"torch not importable ({e})") from e
-        from tracker.network.model import OUTPUT_NAMES, ExportWrapper
-        from tracker.network.train import load_checkpoint
+        from .model import OUTPUT_NAMES, ExportWrapper
+        from .train import load_checkpoint
         ck = checkpoint_for(model_path, meta)
         try:
             net, _ = load_checkpoint(ck)
@@ -54,13 +58,21 @@ class TorchBackend(Backend):
         self.device = str(self.dev)
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.model is None:
+            raise RuntimeError("torch backend is closed")
         feeds = check_inputs(self.meta, inputs)
         t = self.torch
         with t.no_grad():
             outs = self.model(*(t.from_numpy(feeds[k]).to(self.dev) for k in ("rgb", "thermal", "depth", "modality")))
         return {k: v.cpu().numpy() for k, v in zip(self.outputs, outs)}
 
+    def close(self) -> None:
+        if self.model is not None and self.dev.type == "cuda":
+            self.model = None
+            self.torch.cuda.empty_cache()
+        self.model = None
+
 
 @register("torch")
-def _factory(model_path: Path, meta: ModelMeta, config: BackendConfig) -> Backend:
-    return TorchBackend(model_path, meta, config)
+def _factory(model_path: Path, meta: ModelMeta, config: BackendConfig, report: Reporter) -> Backend:
+    return TorchBackend(model_path, meta, config, report)
