@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from test_network_helpers import exported_tiny
+from network_helpers import exported_tiny
 from tracker.backends import BackendConfig, BackendUnavailable, ModelError, create_backend, load_meta
 from tracker.common.config import ConfigError, from_mapping
 
@@ -103,6 +103,7 @@ def test_wrong_input_shape_is_clear(model):
 
 
 def test_torch_backend_matches_onnxruntime(model):
+    import tracker.network.torch_backend  # noqa: F401  (registers 'torch': it needs the network's model code)
     tb = create_backend(BackendConfig(order=("torch",), device="cpu"), model)
     ob = create_backend(BackendConfig(order=("onnxruntime",), device="cpu"), model)
     a, b = tb.infer(_inputs()), ob.infer(_inputs())

@@ -1,6 +1,6 @@
 """Inference backends (TensorRT, ONNX Runtime, PyTorch) behind one interface; see base.py."""
-from .base import (BACKENDS, Backend, BackendConfig, BackendUnavailable, ModelError, ModelMeta, create_backend,
-                   load_meta)
+from .base import (BACKENDS, Backend, BackendConfig, BackendFailed, BackendUnavailable, ModelError, ModelMeta,
+                   create_backend, load_meta)
 
-__all__ = ["BACKENDS", "Backend", "BackendConfig", "BackendUnavailable", "ModelError", "ModelMeta",
+__all__ = ["BACKENDS", "Backend", "BackendConfig", "BackendFailed", "BackendUnavailable", "ModelError", "ModelMeta",
            "create_backend", "load_meta"]

@@ -1,11 +1,13 @@
 """``tracker-export``: checkpoint -> ONNX (opset 19, named inputs/outputs, DCNv2 as ``DeformConv``) + metadata.
 
-    tracker-export --checkpoint build/train/fused/last.pt --out models/embedded.onnx
+    tracker-export --checkpoint build/train/fused/last.pt --out models/embedded.onnx [--int8-qdq 32]
+    tracker-export --from-onnx models/embedded.onnx --int8-qdq 32      # only (re)write the int8 Q/DQ model
 
 Writes ``<out>.onnx`` and ``<out>.json`` (input sizes, normalisation, class names, embedding size, training
 data, version hash = first 16 hex of the ONNX file's SHA-256; the same metadata is stored in the ONNX
 ``metadata_props`` under ``tracker_meta``), then checks ONNX Runtime (CPU) against PyTorch on the same inputs
-and fails if the difference exceeds the stated bound (:data:`PARITY_ATOL`).
+and fails if the difference exceeds the stated bound (:data:`PARITY_ATOL`). ``--int8-qdq N``: the int8 Q/DQ
+model for TensorRT (recipe, TensorRT's Q/DQ rules and the per-class int8 bound: :mod:`tracker.network.quantize`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ import torch
 from .dcn import ONNX_OPSET
 from .model import CLASS_NAMES, INPUT_NAMES, MODALITIES, OUTPUT_NAMES, STRIDE, ExportWrapper, TrackerNet
 from .preprocess import (DEPTH_MAX_M, DEPTH_MIN_M, DEPTH_REF_M, THERMAL_MIN_RANGE, THERMAL_PERCENTILES)
+# the int8 Q/DQ model lives in quantize.py; these names stay importable from here
+from .quantize import (INT8_PARITY_BOUND, QDQ_EXTRA_OPTIONS, QDQ_FLOAT_CONVS, Int8Config,  # noqa: F401
+                       calibration_frames, int8_parity, int8_within_bound, qdq_violations, quantize_qdq, write_int8)
 
 log = logging.getLogger("tracker.export")
 META_FORMAT = 1
@@ -97,31 +102,6 @@ def export_onnx(net: TrackerNet, out: str | Path, training: dict | None = None) 
     return out, meta_path
 
 
-def quantize_qdq(onnx_path: str | Path, out_path: str | Path, calibration: list[dict]) -> tuple[Path, Path]:
-    """INT8 explicit quantization for TensorRT: insert Q/DQ pairs (per-channel int8 weights, int8 activations
-    calibrated on ``calibration`` input dicts) with ONNX Runtime's static quantizer. Ops it does not know
-    (DeformConv) stay float. Writes the model and its metadata (own version hash, ``quantization`` field)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(calibration)
-
-        def get_next(self):
-            return next(self.it, None)
-
-    src, out = Path(onnx_path), Path(out_path).with_suffix(".onnx")
-    quantize_static(str(src), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
-    meta = json.loads(src.with_suffix(".json").read_text())
-    meta.update(version_hash=file_hash(out), onnx_file=out.name,
-                quantization={"format": "QDQ", "weights": "int8 per-channel", "activations": "int8",
-                              "calibration_frames": len(calibration), "from": src.name})
-    meta_path = out.with_suffix(".json")
-    meta_path.write_text(json.dumps(meta, indent=1))
-    return out, meta_path
-
-
 def torch_outputs(net: TrackerNet, inputs: dict) -> dict:
     w = ExportWrapper(net).eval()
     with torch.no_grad():
@@ -159,22 +139,13 @@ def compare_outputs(got: dict, ref: dict, score_threshold: float = 0.05) -> dict
     return d
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="tracker-export", description=__doc__.split("\n")[0])
-    ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--out", required=True, help="output .onnx path (metadata .json beside it)")
-    ap.add_argument("--skip-parity", action="store_true")
-    ap.add_argument("--int8-qdq", type=int, default=0, metavar="N",
-                    help="also write <out>_int8_qdq.onnx (Q/DQ for TensorRT int8), calibrated on N validation frames")
-    ap.add_argument("--config", default="config/network.yaml", help="for the validation bags (--int8-qdq)")
-    a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
+def _export_checkpoint(a) -> tuple[int, Path | None]:
     from .train import load_checkpoint
     try:
         net, result = load_checkpoint(a.checkpoint)
     except (FileNotFoundError, RuntimeError, KeyError) as e:
         print(f"tracker-export: cannot load checkpoint {a.checkpoint}: {e}", file=sys.stderr)
-        return 2
+        return 2, None
     training = {k: result.get(k) for k in ("command", "seed", "modalities", "train_time_s", "train_frames",
                                            "train_bags", "val_bags", "val_ap") if k in result}
     training["checkpoint"] = str(a.checkpoint)
@@ -187,18 +158,35 @@ def main(argv=None) -> int:
                  {k: f"{v:.1e}" for k, v in diffs.items()}, PARITY_ATOL)
         if worst > PARITY_ATOL or diffs["peak_mismatch"]:
             print(f"tracker-export: ORT/PyTorch parity {worst:.2e} exceeds {PARITY_ATOL:.0e}", file=sys.stderr)
-            return 1
-    if a.int8_qdq:
-        from tracker.common.config import load_yaml
-        from .dataset import FrameCache, bag_specs
-        data = load_yaml(a.config)["data"]
-        cache = FrameCache.build(bag_specs(data["val"]), Path(data["root"]), net.cfg.input_width,
-                                 net.cfg.input_height, int(data.get("val_stride", 1)), "val", False)
-        idx = np.linspace(0, len(cache) - 1, min(a.int8_qdq, len(cache))).astype(int)
-        calib = [{k: v[None] for k, v in cache.network_inputs(int(i)).items()} for i in idx]
-        q, qm = quantize_qdq(onnx_path, onnx_path.with_name(onnx_path.stem + "_int8_qdq.onnx"), calib)
-        log.info("wrote %s (Q/DQ int8, %d calibration frames) and %s", q, len(calib), qm)
-    return 0
+            return 1, None
+    return 0, onnx_path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="tracker-export", description=__doc__.split("\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="training checkpoint to export (writes --out)")
+    src.add_argument("--from-onnx", metavar="ONNX", help="an exported model (metadata beside it) to quantize "
+                                                          "with --int8-qdq, without its checkpoint")
+    ap.add_argument("--out", help="output .onnx path (metadata .json beside it); with --checkpoint")
+    ap.add_argument("--skip-parity", action="store_true")
+    ap.add_argument("--int8-qdq", type=int, default=0, metavar="N",
+                    help="also write <out>_int8_qdq.onnx (Q/DQ for TensorRT int8), calibrated on N validation "
+                         "frames and checked against the fp32 model on N others")
+    ap.add_argument("--config", default="config/network.yaml", help="for the validation bags (--int8-qdq)")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
+    if a.checkpoint and not a.out:
+        ap.error("--checkpoint needs --out")
+    if a.from_onnx and not a.int8_qdq:
+        ap.error("--from-onnx needs --int8-qdq N")
+    if a.from_onnx:
+        onnx_path = Path(a.from_onnx)
+    else:
+        rc, onnx_path = _export_checkpoint(a)
+        if rc:
+            return rc
+    return write_int8(onnx_path, a.int8_qdq, a.config) if a.int8_qdq else 0
 
 
 if __name__ == "__main__":
