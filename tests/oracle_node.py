@@ -1,17 +1,14 @@
 """Run as a script: the tracker node (same runner code path as tracker-run) with the ground-truth test double
-instead of the network. `python tests/test_nodes_oracle_node.py BAG [runner args...]`. Imported by pytest: no
-tests here."""
+instead of the network. `python tests/oracle_node.py BAG [runner args...]` (Python puts tests/ on the path
+of a script run this way, so nodes_support imports)."""
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 def main(argv):
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    from test_nodes_support import oracle_factory
+    from nodes_support import oracle_factory
     from tracker.nodes.runner import bring_up, create_node, node_descriptions, parse_args
 
     bag, rest = argv[0], argv[1:]

@@ -22,7 +22,7 @@ from vision_msgs.msg import Detection3DArray  # noqa: E402
 from tracker.common.geometry import CameraModel  # noqa: E402
 from tracker.nodes.tracker_node import TrackerNode  # noqa: E402
 
-from test_nodes_support import FixedDetector  # noqa: E402
+from nodes_support import FixedDetector  # noqa: E402
 
 W, H = 160, 120
 REL = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -53,9 +53,9 @@ def _info(t, frame, k=None):
 @pytest.fixture
 def cfg_file(tmp_path):
     data = yaml.safe_load(open("config/tracker_node.yaml"))
-    data["sync"]["timeout_s"] = 0.3
-    data["diagnostics"]["period_s"] = 0.2
-    data["node"]["processing"] = "inline"  # every set processed in its callback: counts are exact under load
+    data.setdefault("sync", {}).update(timeout_s=0.3, calibration_wait_s=0.5)  # thermal never sends camera_info
+    data.setdefault("diagnostics", {})["period_s"] = 0.2
+    data.setdefault("node", {})["processing"] = "inline"  # every set processed in its callback: counts are exact under load
     p = tmp_path / "node.yaml"
     p.write_text(yaml.safe_dump(data))
     return p
@@ -149,7 +149,7 @@ def test_incompatible_publisher_qos_is_warned(cfg_file, tmp_path, monkeypatch):
     from rclpy.qos import qos_profile_sensor_data
     monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path))
     data = yaml.safe_load(open(cfg_file))
-    data["qos"]["check_period_s"] = 0.2
+    data.setdefault("qos", {})["check_period_s"] = 0.2
     cfg_file.write_text(yaml.safe_dump(data))
     ctx = rclpy.Context()
     rclpy.init(context=ctx, domain_id=random.randint(1, 200))
@@ -167,7 +167,8 @@ def test_incompatible_publisher_qos_is_warned(cfg_file, tmp_path, monkeypatch):
         while time.monotonic() < end and "color" not in node.health.problems:
             ex.spin_once(timeout_sec=0.05)
         assert "QoS incompatible" in node.health.problems["color"][1]
-        assert any("camera_driver" in k[1][0] for k in node._qos_warned if k[1])
+        assert any(topic == "/camera/color/image_raw" and "camera_driver" in pubs[0]
+                   for topic, pubs in node.qos_check.warned)
     finally:
         for n in (node, feeder):
             ex.remove_node(n)

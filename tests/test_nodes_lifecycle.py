@@ -12,7 +12,7 @@ from rclpy.parameter import Parameter  # noqa: E402
 
 from tracker.nodes.tracker_node import TrackerNode  # noqa: E402
 
-from test_nodes_support import FixedDetector  # noqa: E402
+from nodes_support import FixedDetector  # noqa: E402
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_parameters_declared_and_nothing_built_before_configure(ctx):
     n = TrackerNode("tracker", context=ctx)
     try:
         assert n.has_parameter("config_file") and n.has_parameter("model_path")
-        assert n.processor is None and not n._subs and not n._pubs
+        assert n.processor is None and n.outputs is None and not n._subs
     finally:
         n.destroy_node()
 
@@ -50,12 +50,34 @@ def test_configure_fails_cleanly_on_missing_model(ctx, tmp_path):
 
 def test_configure_fails_cleanly_on_bad_yaml(ctx, tmp_path):
     data = yaml.safe_load(open("config/tracker_node.yaml"))
-    data["sync"]["slop_s"] = -1
+    data.setdefault("sync", {})["slop_s"] = -1
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(data))
     n = _node(ctx, p, factory=lambda c, m: FixedDetector([]))
     try:
         assert n.trigger_configure() == TransitionCallbackReturn.FAILURE
+    finally:
+        n.destroy_node()
+
+
+def test_configure_fails_when_the_model_classes_differ_from_the_tracker_config(ctx):
+    det = FixedDetector([], class_names=("vehicle", "person"))  # the tracker config says person, vehicle
+    n = _node(ctx, "config/tracker_node.yaml", factory=lambda c, m: det)
+    try:
+        assert n.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert n.processor is None and det.closed
+    finally:
+        n.destroy_node()
+
+
+def test_cleanup_releases_the_detector(ctx):
+    det = FixedDetector([])
+    n = _node(ctx, "config/tracker_node.yaml", factory=lambda c, m: det)
+    try:
+        assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert not det.closed
+        assert n.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+        assert det.closed
     finally:
         n.destroy_node()
 

@@ -10,7 +10,7 @@ from tracker.nodes.config import load_node_config
 from tracker.pipeline.processor import FrameError, FrameInput, Processor, extrinsics_from_edges
 from tracker.common.geometry import Transform
 
-from test_nodes_support import FixedDetector, OracleDetector, make_short_bag
+from nodes_support import FixedDetector, OracleDetector, make_short_bag
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,68 @@ def test_target_frame_and_extrinsics_fallback():
     t = res.published_tracks()[0]
     assert res.frame_id == "base_link"
     assert t.position[2] == pytest.approx(6.0, abs=0.05) and t.position[0] == pytest.approx(1.0 + 0.0, abs=0.3)
+
+
+class _DistanceOnlyDetector(FixedDetector):
+    """Boxes with a depth-head range (no depth image anywhere)."""
+
+    def detect(self, rgb, thermal, thermal_encoding, depth):
+        from dataclasses import replace
+        d = super().detect(rgb, thermal, thermal_encoding, depth)
+        return replace(d, distances=np.full(len(d), 7.0))
+
+
+@pytest.mark.parametrize("use_head", [True, False])
+def test_use_depth_head_false_gives_no_depth_head_positions(use_head):
+    """3D from the depth head is made in one place (pipeline.depth3d); the core takes positions only, so with
+    depth3d.use_depth_head false neither the boxes nor the tracks get a position from it."""
+    from dataclasses import replace
+    from tracker.common.geometry import CameraModel
+    from tracker.pipeline.depth3d import SOURCE_HEAD, SOURCE_NONE
+    cfg = load_node_config("config/tracker_node.yaml")
+    cfg = replace(cfg, processor=replace(cfg.processor,
+                                         depth3d=replace(cfg.processor.depth3d, use_depth_head=use_head)))
+    proc = _processor(_DistanceOnlyDetector([[300, 200, 340, 300]]), cfg)
+    proc.set_camera("color", CameraModel.from_fov(640, 480, 69, "rgb"))
+    for k in range(4):
+        res = proc.process(FrameInput(1.0 + k / 15, np.zeros((480, 640, 3), np.uint8)))
+    (trk,) = res.tracks
+    if use_head:
+        assert res.boxes3d.source.tolist() == [SOURCE_HEAD]
+        assert trk.position is not None and np.linalg.norm(trk.position) == pytest.approx(7.0, abs=0.3)
+    else:
+        assert res.boxes3d.source.tolist() == [SOURCE_NONE] and np.isnan(res.boxes3d.positions).all()
+        assert trk.position is None
+
+
+def test_calibration_arriving_while_the_registrar_is_rebuilt_is_not_lost(monkeypatch):
+    """processing: latest runs set_camera on the DDS thread while the worker rebuilds the registrar. A rebuild
+    paused after it read the old calibration, with depth's camera_info arriving meanwhile, must not leave a
+    stale registrar for good (it used to: 'depth dropped: no depth camera_info' for the rest of the run)."""
+    import threading
+    from tracker.common.geometry import CameraModel
+    import tracker.pipeline.processor as processor_mod
+    real = processor_mod.Registrar
+    building, go = threading.Event(), threading.Event()
+
+    def paused_registrar(*args, **kwargs):
+        reg = real(*args, **kwargs)  # built from the calibration it was given...
+        building.set()
+        assert go.wait(5.0)  # ...then paused before it is stored
+        return reg
+
+    proc = _processor(FixedDetector([[300, 200, 340, 300]]))
+    proc.set_camera("color", CameraModel.from_fov(640, 480, 69, "rgb"))
+    rgb, depth = np.zeros((480, 640, 3), np.uint8), np.full((480, 640), 4.0, np.float32)
+    monkeypatch.setattr(processor_mod, "Registrar", paused_registrar)
+    worker = threading.Thread(target=proc.process, args=(FrameInput(1.0, rgb, depth=depth),))
+    worker.start()
+    assert building.wait(5.0)
+    assert proc.set_camera("depth", CameraModel.from_fov(640, 480, 69, "depth"))  # the DDS thread, mid-rebuild
+    go.set()
+    worker.join(5.0)
+    monkeypatch.setattr(processor_mod, "Registrar", real)
+    res = proc.process(FrameInput(1.1, rgb, depth=depth))
+    assert not res.notes, res.notes
+    assert "depth" in res.modalities
+    assert res.boxes3d.source.tolist() == [1]  # SOURCE_DEPTH

@@ -56,7 +56,8 @@ def test_invalid_depth_stays_invalid():
 
 def test_thermal_hot_spot_registers_onto_rgb_pixel():
     reg = Registrar({"color": COLOR, "thermal": THERMAL, "depth": DEPTH},
-                    {"thermal": T_COLOR_THERMAL, "depth": T_COLOR_DEPTH})
+                    {"thermal": T_COLOR_THERMAL, "depth": T_COLOR_DEPTH},
+                    RegistrationConfig(use_depth_for_thermal=True))
     point = np.array([-0.2, 0.1, 1.5])
     pt = T_COLOR_THERMAL.inverse().apply(point[None])
     (tu, tv), = THERMAL.project(pt)[0]

@@ -2,7 +2,7 @@
 import pytest
 
 from tracker.common.config import ConfigError, from_mapping
-from tracker.pipeline.sync import ApproximateTimeSync, SyncConfig
+from tracker.pipeline.sync import ApproximateTimeSync, SyncConfig, SyncEventKind
 
 CAMS = ("color", "thermal", "depth")
 
@@ -70,7 +70,8 @@ def test_silent_camera_is_left_out_after_timeout_and_returns():
     assert late and all(x.missing == frozenset({"thermal"}) for x in late)
     # no RGB frame lost while waiting: 12 frames in, 12 sets out
     assert len(sets) == 12 and s.stats.dropped == 0
-    assert any("thermal" in e and "proceeding without it" in e for e in s.events)
+    assert any(e.kind is SyncEventKind.SILENT and e.input == "thermal" and "proceeding without it" in e.text()
+               for e in s.events)
     back = s.add("thermal", 1.0 + 12 / 15 + 0.003, "th", 0.8)
     assert back == [] and "thermal" not in s.silent
     sets = feed(s, [("color", 1.0 + 12 / 15, 0.81), ("depth", 1.0 + 12 / 15 + 0.007, 0.81)])
@@ -102,12 +103,56 @@ def test_without_rgb_nothing_is_emitted():
     assert "color" in s.silent
 
 
+def test_rgb_is_never_reported_as_left_out():
+    """At start-up (and whenever RGB stalls) the event says that nothing is published, not 'proceeding without
+    it': RGB is the pivot and cannot be left out."""
+    s = make()
+    s.poll(0.6)
+    (ev,) = [e for e in s.events if e.input == "color"]
+    assert ev.kind is SyncEventKind.PIVOT_IDLE and ev.idle_s is None
+    assert "proceeding without it" not in ev.text() and "nothing is published" in ev.text()
+    assert not any(e.kind is SyncEventKind.SILENT and e.input == "color" for e in s.events)
+
+
+def _silent_then_back(first_back_arrives_before_depth: bool):
+    """Thermal silent from frame 3 to 19 (declared silent after timeout_s), back from frame 20 on. Thermal stamps
+    lead RGB by 10 ms; when it returns, its first message (frame 20) can arrive before frame 19's depth."""
+    s = make()
+    out = []
+    period = 1 / 15
+    for k in range(30):
+        t, now = 1.0 + k * period, k * period
+        if k < 3:
+            out += s.add("thermal", t - 0.01, f"th{k}", now)
+        out += s.add("color", t, f"c{k}", now + 0.001)
+        if k >= 19 and first_back_arrives_before_depth:
+            out += s.add("thermal", t + period - 0.01, f"th{k + 1}", now + 0.0015)
+        out += s.add("depth", t + 0.007, f"d{k}", now + 0.002)
+        if k >= 19 and not first_back_arrives_before_depth:
+            out += s.add("thermal", t + period - 0.01, f"th{k + 1}", now + 0.003)
+    return s, out
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_every_rgb_frame_emitted_once_through_a_camera_loss_and_return(early):
+    s, sets = _silent_then_back(early)
+    assert [x.msgs["color"] for x in sets] == [f"c{k}" for k in range(30)]
+    assert s.stats.dropped == 0
+    # the frame before thermal's first returned message went out without it; the next ones have it again
+    by = {x.msgs["color"]: x for x in sets}
+    assert by["c19"].missing == {"thermal"}
+    assert by["c20"].missing == frozenset() and by["c20"].msgs["thermal"] == "th20"
+    assert any(e.kind is SyncEventKind.RETURNED and e.input == "thermal" for e in s.events)
+
+
 def test_stamp_going_backwards_is_rejected_and_reported():
     s = make()
     feed(s, [("color", 1.0, 0.0), ("thermal", 1.0, 0.0), ("depth", 1.0, 0.0)])
     assert feed(s, [("color", 0.9, 0.05)]) == []
     assert s.stats.backwards["color"] == 1
-    assert any("not after the previous" in e for e in s.events)
+    rejected = [e for e in s.events if e.kind is SyncEventKind.REJECTED]
+    assert [(e.input, e.stamp_s, e.previous_s) for e in rejected] == [("color", 0.9, 1.0)]
+    assert rejected[0].is_input_problem and "not after the previous" in rejected[0].text()
     # a big backward jump (bag loop) resets instead
     feed(s, [("color", -5.0, 0.06)])
     assert s.stats.resets == 1

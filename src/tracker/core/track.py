@@ -34,14 +34,20 @@ class TrackTable:
     def __len__(self) -> int:
         return len(self.ids)
 
-    _COLUMNS = ("ids", "state", "class_id", "score", "hits", "born", "last_seen", "det_index", "modalities")
+    def _columns(self) -> list[np.ndarray]:
+        """The per-track columns, in field order (motion and memory keep their own rows)."""
+        return [self.ids, self.state, self.class_id, self.score, self.hits, self.born, self.last_seen,
+                self.det_index, self.modalities]
+
+    def _set_columns(self, cols: list[np.ndarray]) -> None:
+        (self.ids, self.state, self.class_id, self.score, self.hits, self.born, self.last_seen, self.det_index,
+         self.modalities) = cols
 
     def keep(self, mask: np.ndarray) -> None:
         """Drop the rows where mask is False."""
         if mask.all():
             return
-        for name in self._COLUMNS:
-            setattr(self, name, getattr(self, name)[mask])
+        self._set_columns([c[mask] for c in self._columns()])
         self.motion = self.motion.take(mask)
         self.memory.keep(mask)
 
@@ -51,10 +57,8 @@ class TrackTable:
         k = len(ids)
         mods = np.empty(k, object)
         mods[:] = [modalities] * k
-        new = {"ids": ids, "state": np.full(k, int(state), np.int8), "class_id": class_id, "score": score,
-               "hits": np.ones(k, np.int64), "born": np.full(k, stamp), "last_seen": np.full(k, stamp),
-               "det_index": det_index, "modalities": mods}
-        for name in self._COLUMNS:
-            setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
+        new = [ids, np.full(k, int(state), np.int8), class_id, score, np.ones(k, np.int64), np.full(k, stamp),
+               np.full(k, stamp), det_index, mods]
+        self._set_columns([np.concatenate([c, n]) for c, n in zip(self._columns(), new)])
         self.motion = self.motion.concat(motion)
         self.memory.append(embeddings, has_embedding)

@@ -55,8 +55,9 @@ class _Matches:
 class Tracker:
     """Multi-object tracker over 2D boxes, optional 3D positions and optional embeddings (ROS-free).
 
-    ``camera`` (the RGB camera model) is optional: with it, ego-motion also moves 2D boxes and depth-head
-    distances become 3D positions where a detection has none. Registries can be replaced per tracker.
+    3D comes only from ``Detections.positions`` (tracker.pipeline.depth3d turns depth and depth-head distances
+    into positions; ``Detections.distances`` is not read here). ``camera`` (the RGB camera model) is optional:
+    with it, ego-motion also moves the 2D boxes. Registries can be replaced per tracker.
     """
 
     def __init__(self, config: TrackerConfig | None = None, camera: CameraModel | None = None, *,
@@ -123,13 +124,6 @@ class Tracker:
         positions = np.full((m, POS_DIM), np.nan) if dets.positions is None else dets.positions.copy()
         positions[~(positions[:, 2] > 0)] = np.nan
         has_pos = np.isfinite(positions).all(axis=1)
-        if dets.distances is not None and self.camera is not None:
-            use = ~has_pos & np.isfinite(dets.distances) & (dets.distances > 0)
-            if use.any():
-                centres = xyxy_to_cxcywh(dets.boxes[use])[:, :2]
-                rays = np.concatenate([self.camera.undistort_normalized(centres), np.ones((use.sum(), 1))], 1)
-                positions[use] = rays / np.linalg.norm(rays, axis=1, keepdims=True) * dets.distances[use, None]
-                has_pos = np.isfinite(positions).all(axis=1)
         emb, has_emb = None, np.zeros(m, bool)
         if dets.embeddings is not None:
             emb = normalize(dets.embeddings)
@@ -147,7 +141,7 @@ class Tracker:
             return
         if NEEDS_EMBEDDINGS in entry.needs and frame.emb is None:
             raise ValueError(f"cost function '{entry.name}' needs embeddings but the detections have none")
-        if NEEDS_3D in entry.needs and frame.dets.positions is None and frame.dets.distances is None:
+        if NEEDS_3D in entry.needs and frame.dets.positions is None:
             raise ValueError(f"cost function '{entry.name}' needs 3D but the detections have no positions")
 
     def _predict(self, dt: float, ego: Transform | None) -> None:

@@ -39,7 +39,8 @@ class Detections:
     positions   (N, 3) float or None: camera-frame (optical: x right, y down, z forward) metres; a NaN row
                 means no 3D for that detection (no depth there)
     distances   (N,) float or None: depth-head range in metres along the ray through the box centre; NaN
-                where none. Used for 3D only when the position row is NaN and the tracker has a camera.
+                where none. The tracker does not read it: tracker.pipeline.depth3d turns it into ``positions``
+                (where depth is missing and ``depth3d.use_depth_head`` is on).
     """
 
     boxes: np.ndarray

@@ -1,19 +1,31 @@
 """The annotated debug image (ROS-free): tracks with ids, raw detections, per-camera health line."""
 from __future__ import annotations
 
+from typing import Mapping
+
 import cv2
 import numpy as np
 
+from tracker.pipeline.health import Availability, ModalityStatus
+
+STATE_COLOURS = {Availability.OK: (0, 200, 0), Availability.DEGRADED: (255, 160, 0), Availability.SILENT: (230, 60, 40)}
+TRACK_HUE_STEP = 0.61803398875  # golden-ratio conjugate: hue step between consecutive track ids (well spread)
+
+
+def track_hue(track_id: int) -> float:
+    """Hue in [0, 1) of a track's colour."""
+    return (int(track_id) * TRACK_HUE_STEP) % 1.0
+
 
 def track_color(track_id: int) -> tuple[int, int, int]:
-    h = (int(track_id) * 0.61803398875) % 1.0
+    h = track_hue(track_id)
     hsv = np.uint8([[[int(h * 179), 220, 255]]])
     r, g, b = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
     return int(r), int(g), int(b)
 
 
-def draw(rgb: np.ndarray, tracks, detections=None, modality_status: dict | None = None, stamp: float | None = None,
-         latency_ms: float | None = None) -> np.ndarray:
+def draw(rgb: np.ndarray, tracks, detections=None, modality_status: Mapping[str, ModalityStatus] | None = None,
+         stamp: float | None = None, latency_ms: float | None = None) -> np.ndarray:
     """RGB uint8 image with boxes, ``class id`` labels and the 3D range of each track; thin grey boxes for the
     raw detections; a status bar with each camera's state (green ok, orange degraded, red silent)."""
     img = np.ascontiguousarray(rgb.copy())
@@ -35,9 +47,9 @@ def draw(rgb: np.ndarray, tracks, detections=None, modality_status: dict | None 
     bar_h = 20
     cv2.rectangle(img, (0, 0), (img.shape[1], bar_h), (0, 0, 0), -1)
     x = 4
-    for name, state in (modality_status or {}).items():
-        col = (0, 200, 0) if state == "ok" else (230, 60, 40) if state == "silent" else (255, 160, 0)
-        text = f"{name}: {state.split(' (')[0]}"
+    for name, status in (modality_status or {}).items():
+        col = STATE_COLOURS[status.state]
+        text = f"{name}: {status.state.value}"
         cv2.putText(img, text, (x, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, col, 1, cv2.LINE_AA)
         x += cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0] + 14
     extra = []

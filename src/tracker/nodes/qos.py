@@ -1,8 +1,8 @@
 """QoS profiles from config and the check that an input's publishers can match our subscription.
 
 Why inputs default to RELIABLE here (docs/nodes.md): with the wheels' default Fast DDS, large images sent
-BEST_EFFORT between processes are almost all lost (1 of 60 640x480 frames arrived in the measurement of
-/work/shared/notes/ros2-pip.md), while RELIABLE delivered 60 of 60. A BEST_EFFORT publisher (most camera
+BEST_EFFORT between processes are almost all lost (1 of 60 640x480 frames arrived in the measurement
+recorded in docs/nodes.md), while RELIABLE delivered 60 of 60. A BEST_EFFORT publisher (most camera
 drivers use the sensor-data profile) does not match a RELIABLE subscription at all: the node then warns and
 names the setting to change (``qos.inputs.reliability: best_effort``).
 """
@@ -40,3 +40,29 @@ def incompatible_publishers(node, topic: str, sub_qos: QoSProfile) -> list[str]:
 
 def describe(p: QoSProfile) -> str:
     return f"{p.reliability.name.lower()}, depth {p.depth}, {p.durability.name.lower()}"
+
+
+class InputQosCheck:
+    """Warns once per (topic, incompatible publishers) about publishers that cannot match an input subscription;
+    ``check(node)`` returns [(camera, warning text)] for the new ones."""
+
+    def __init__(self, topics: dict[str, tuple[str, ...]], sub_qos: QoSProfile, cfg: QosProfileConfig,
+                 config_file: str):
+        self._topics = topics  # camera -> its topics (image, camera_info)
+        self._qos = sub_qos
+        self._other = "best_effort" if cfg.reliability == "reliable" else "reliable"
+        self._config_file = config_file
+        self.warned: set[tuple[str, tuple[str, ...]]] = set()  # (topic, incompatible publishers) already reported
+
+    def check(self, node) -> list[tuple[str, str]]:
+        out = []
+        for cam, topics in self._topics.items():
+            for topic in topics:
+                bad = incompatible_publishers(node, topic, self._qos)
+                key = (topic, tuple(bad))
+                if bad and key not in self.warned:
+                    self.warned.add(key)
+                    out.append((cam, f"{topic}: publisher QoS incompatible with our subscription "
+                                     f"({describe(self._qos)}), no message will arrive from: {'; '.join(bad)}. "
+                                     f"Set qos.inputs.reliability: {self._other} in {self._config_file}"))
+        return out

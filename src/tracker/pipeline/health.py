@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
@@ -78,6 +79,27 @@ class Percentiles:
         return float(np.percentile(np.asarray(self._v), q)) if self._v else float("nan")
 
 
+class Availability(Enum):
+    OK = "ok"
+    DEGRADED = "degraded"  # a bad-input problem within problem_hold_s
+    SILENT = "silent"  # no data: left out of the sets (RGB: nothing is published)
+
+
+@dataclass(frozen=True)
+class ModalityStatus:
+    """The state of one input; ``str()`` is the diagnostics text ('ok', 'silent', 'degraded (<problem>)')."""
+
+    state: Availability
+    problem: str = ""
+
+    def __str__(self) -> str:
+        return f"degraded ({self.problem})" if self.state is Availability.DEGRADED else self.state.value
+
+
+MODALITY_OK = ModalityStatus(Availability.OK)
+MODALITY_SILENT = ModalityStatus(Availability.SILENT)
+
+
 @dataclass
 class Status:
     """One diagnostic status: name, level (OK/WARN/ERROR/STALE), message, key/values."""
@@ -128,17 +150,17 @@ class HealthMonitor:
         for k, v in (stages or {}).items():
             self.stage_times.setdefault(k, Percentiles(self.config.latency_window)).add(v)
 
-    def modality_status(self, now: float) -> dict[str, str]:
-        """{input: 'ok' | 'silent' | 'degraded (<problem>)'}."""
+    def modality_status(self, now: float) -> dict[str, ModalityStatus]:
+        """{input: its ModalityStatus} at receive time ``now``."""
         out = {}
         for n in self.inputs:
             p = self.problems.get(n)
             if n in self.silent:
-                out[n] = "silent"
+                out[n] = MODALITY_SILENT
             elif p is not None and now - p[0] <= self.config.problem_hold_s:
-                out[n] = f"degraded ({p[1]})"
+                out[n] = ModalityStatus(Availability.DEGRADED, p[1])
             else:
-                out[n] = "ok"
+                out[n] = MODALITY_OK
         return out
 
     def report(self, now: float) -> list[Status]:
@@ -148,17 +170,19 @@ class HealthMonitor:
         for n in self.inputs:
             r = self.rates[n].rate(now)
             level, msg = OK, "ok"
-            if modal[n] == "silent":
-                level, msg = ERROR if n in self.required else WARN, "silent: left out of the synchronised sets"
+            state = modal[n].state
+            if state is Availability.SILENT:
+                level, msg = ((ERROR, "silent: nothing is published without it") if n in self.required else
+                              (WARN, "silent: left out of the synchronised sets"))
             elif r < c.min_rate_error_hz:
                 level, msg = ERROR if n in self.required else WARN, f"rate {r:.1f} Hz"
             elif r < c.min_rate_warn_hz:
                 level, msg = WARN, f"low rate {r:.1f} Hz"
-            if modal[n].startswith("degraded"):
-                level, msg = max(level, WARN), modal[n]
+            if state is Availability.DEGRADED:
+                level, msg = max(level, WARN), str(modal[n])
             last = self.problems.get(n)
             out.append(Status(f"input {n}", level, msg, {
-                "rate_hz": f"{r:.2f}", "received": str(self.rates[n].count), "status": modal[n],
+                "rate_hz": f"{r:.2f}", "received": str(self.rates[n].count), "status": str(modal[n]),
                 "bad_messages": str(self.problem_counts.get(n, 0)),
                 "last_problem": last[1] if last else "",
                 "recent_problems": " | ".join(self.recent.get(n, ()))}))
@@ -167,7 +191,7 @@ class HealthMonitor:
         out.append(Status("synchronizer", lvl, f"{self.sync_dropped} RGB frames dropped", {
             "rgb_received": str(self.sync_received), "dropped": str(self.sync_dropped),
             "drop_fraction": f"{drop_frac:.3f}", "silent_inputs": ",".join(sorted(self.silent)),
-            "modalities": ",".join(n for n in self.inputs if modal[n] != "silent")}))
+            "modalities": ",".join(n for n in self.inputs if modal[n].state is not Availability.SILENT)}))
         p50, p99 = self.latency.p(50), self.latency.p(99)
         lvl = OK
         if len(self.latency) and p99 > c.latency_p99_error_s:

@@ -7,24 +7,28 @@ something lives here and is tested without DDS:
     result = processor.process(frame)          # -> FrameResult (detections, 3D, tracks, timings, notes)
 
 Camera models come from camera_info (``set_camera``), extrinsics from /tf_static (``set_extrinsics``) with
-config fallbacks; the registrar is rebuilt whenever either changes. A modality whose calibration is missing or
+config fallbacks, as immutable versioned snapshots (tracker.pipeline.calibration); the registrar is rebuilt
+for every new snapshot. A modality whose calibration is missing or
 whose image does not match its camera_info is dropped for that frame and reported in ``FrameResult.notes``.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
-from tracker.common.config import ConfigError, param
+from tracker.common.config import param
 from tracker.common.geometry import CameraModel, Transform
+from tracker.common.tf import extrinsics_from_edges  # noqa: F401  (re-exported: the node and tests import it here)
+from tracker.pipeline.calibration import Calibration, CalibrationStore
 from tracker.pipeline.depth3d import Boxes3D, Depth3DConfig, boxes_to_3d
 from tracker.pipeline.registration import Registrar, RegistrationConfig
 
 CAMERAS = ("color", "thermal", "depth")
+ASSUMED = "identity (assumed)"  # extrinsics source of a camera with neither /tf_static nor a config fallback
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ class ProcessorConfig:
 @dataclass
 class FrameInput:
     """One synchronised set, decoded: rgb HxWx3 uint8 (RGB order), thermal raw array + encoding, depth float32
-    metres (NaN = none) at the depth camera's resolution; ``missing`` = inputs left out by the synchroniser."""
+    metres (NaN = none) at the depth camera's resolution; ``missing`` = inputs left out by the synchroniser;
+    ``calibration`` = the calibration snapshot this frame is processed with."""
 
     stamp: float
     rgb: np.ndarray
@@ -77,6 +82,7 @@ class FrameInput:
     thermal_encoding: str | None = None
     depth: np.ndarray | None = None
     missing: frozenset = frozenset()
+    calibration: Calibration | None = None  # the snapshot to process with (None: the processor's current one)
 
 
 @dataclass
@@ -97,50 +103,21 @@ class FrameResult:
         return [t for t in self.tracks if t.state in ok]
 
 
-def extrinsics_from_edges(edges: Mapping[tuple[str, str], Transform], frames: Mapping[str, str]
-                          ) -> dict[str, Transform]:
-    """{camera: T_color_camera} by chaining static transforms {(parent, child): T_parent_child} in either
-    direction from the color frame; cameras without a path are absent."""
-    root = frames.get("color")
-    if not root:
-        return {}
-    graph: dict[str, list] = {}
-    for (parent, child), T in edges.items():
-        graph.setdefault(parent, []).append((child, T))
-        graph.setdefault(child, []).append((parent, T.inverse()))
-    reach = {root: Transform.identity()}
-    queue = deque([root])
-    while queue:
-        f = queue.popleft()
-        for nxt, T in graph.get(f, []):
-            if nxt not in reach:
-                reach[nxt] = reach[f] @ T
-                queue.append(nxt)
-    out = {n: reach[f] for n, f in frames.items() if f in reach}
-    out["color"] = Transform.identity()
-    return out
-
-
-def _same_camera(a: CameraModel | None, b: CameraModel | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return (a.width, a.height, a.frame_id) == (b.width, b.height, b.frame_id) and np.allclose(a.K, b.K) \
-        and np.allclose(np.asarray(a.D), np.asarray(b.D))
-
-
 class Processor:
     """Stage orchestration for one camera rig. ``detector.detect(rgb, thermal, thermal_encoding, depth)`` ->
-    Detections; ``tracker.update(stamp, detections, modalities=...)`` -> tracks."""
+    Detections; ``tracker.update(stamp, detections, modalities=...)`` -> tracks.
+
+    Calibration lives in ``self.calibration`` (a :class:`CalibrationStore`): ``set_camera``/``set_extrinsics`` may
+    be called from another thread than ``process``; each frame uses one snapshot (``FrameInput.calibration``,
+    or the current one) and the registrar is cached per snapshot version."""
 
     def __init__(self, config: ProcessorConfig, detector, tracker, class_names: tuple[str, ...]):
         self.config = config
         self.detector = detector
         self.tracker = tracker
         self.class_names = tuple(class_names)
-        self.cameras: dict[str, CameraModel] = {}
-        self._tf_extrinsics: dict[str, Transform] = {}
-        self._registrar: Registrar | None = None
-        self._registrar_key = None
+        self.calibration = CalibrationStore()
+        self._registrar_cache: tuple[int, Registrar] | None = None  # (calibration version, registrar)
         self._sizes: dict[int, np.ndarray] = {}
         self._last_stamp: float | None = None
         out = config.output
@@ -148,54 +125,63 @@ class Processor:
         self._identity_out = not out.target_frame
 
     # ------------------------------------------------------------------------------------- calibration
+    @property
+    def cameras(self) -> Mapping[str, CameraModel]:
+        """The current camera models (read-only)."""
+        return self.calibration.current.cameras
+
     def set_camera(self, name: str, camera: CameraModel) -> bool:
         """Store a camera model (from camera_info); returns True when it changed."""
         if name not in CAMERAS:
             raise ValueError(f"unknown camera {name!r}; valid: {', '.join(CAMERAS)}")
-        if _same_camera(self.cameras.get(name), camera):
-            return False
-        self.cameras[name] = camera
-        if name == "color" and hasattr(self.tracker, "camera"):
-            self.tracker.camera = camera
-        self._registrar = None
-        return True
+        return self.calibration.set_camera(name, camera)
 
-    def set_extrinsics(self, extrinsics: Mapping[str, Transform]) -> None:
-        """{camera: T_color_camera} from /tf_static."""
-        self._tf_extrinsics = dict(extrinsics)
-        self._registrar = None
+    def set_extrinsics(self, extrinsics: Mapping[str, Transform]) -> bool:
+        """{camera: T_color_camera} from /tf_static; returns True when they changed."""
+        return self.calibration.set_extrinsics(extrinsics)
 
-    def extrinsics(self) -> dict[str, tuple[Transform, str]]:
+    def extrinsics(self, calib: Calibration | None = None) -> dict[str, tuple[Transform, str]]:
         """{camera: (T_color_camera, source)}, source 'tf_static' | 'config' | 'identity (assumed)'."""
+        tf = (calib or self.calibration.current).tf_extrinsics
         out = {}
         for n in ("thermal", "depth"):
-            if n in self._tf_extrinsics:
-                out[n] = (self._tf_extrinsics[n], "tf_static")
+            if n in tf:
+                out[n] = (tf[n], "tf_static")
             elif n in self.config.fallback_extrinsics:
                 out[n] = (self.config.fallback_extrinsics[n].transform(), "config")
             else:
-                out[n] = (Transform.identity(), "identity (assumed)")
+                out[n] = (Transform.identity(), ASSUMED)
         return out
 
-    def registrar(self) -> Registrar | None:
-        if "color" not in self.cameras:
-            return None
-        if self._registrar is None:
-            ext = {n: T for n, (T, _) in self.extrinsics().items()}
-            self._registrar = Registrar(self.cameras, ext, self.config.registration)
-        return self._registrar
+    def calibrated(self, calib: Calibration | None = None) -> frozenset:
+        """Cameras that can be used with ``calib``: RGB with its camera_info; thermal and depth with their
+        camera_info and extrinsics from /tf_static or the config fallback."""
+        calib = calib or self.calibration.current
+        ext = self.extrinsics(calib)
+        return frozenset(n for n in calib.cameras if n == "color" or ext[n][1] != ASSUMED)
 
-    @property
-    def output_frame(self) -> str:
+    def registrar(self, calib: Calibration | None = None) -> Registrar | None:
+        calib = calib or self.calibration.current
+        if "color" not in calib.cameras:
+            return None
+        cached = self._registrar_cache
+        if cached is not None and cached[0] == calib.version:
+            return cached[1]
+        ext = {n: T for n, (T, _) in self.extrinsics(calib).items()}
+        reg = Registrar(calib.cameras, ext, self.config.registration)
+        self._registrar_cache = (calib.version, reg)
+        return reg
+
+    def output_frame(self, calib: Calibration | None = None) -> str:
         if not self._identity_out:
             return self.config.output.target_frame
-        cam = self.cameras.get("color")
+        cam = (calib or self.calibration.current).cameras.get("color")
         return cam.frame_id if cam is not None else ""
 
     # ------------------------------------------------------------------------------------------- frame
-    def _register(self, f: FrameInput, notes: list) -> tuple[np.ndarray | None, np.ndarray | None]:
-        reg = self.registrar()
-        depth_rgb = thermal_rgb = None
+    def _register(self, f: FrameInput, calib: Calibration, notes: list
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        reg = self.registrar(calib)
         if reg is None:
             if f.thermal is not None or f.depth is not None:
                 notes.append(("color", "no RGB camera_info: thermal and depth cannot be registered, RGB only"))
@@ -204,28 +190,28 @@ class Processor:
         if f.rgb.shape[:2] != (H, W):
             raise FrameError("color", f"RGB image is {f.rgb.shape[1]}x{f.rgb.shape[0]} but its camera_info says "
                                       f"{W}x{H}")
-        if f.depth is not None:
-            if "depth" not in self.cameras:
-                notes.append(("depth", "no depth camera_info: depth dropped"))
-            else:
-                try:
-                    depth_rgb = reg.depth_to_rgb(f.depth)
-                except ValueError as e:
-                    notes.append(("depth", f"depth dropped: {e}"))
-                else:
-                    if not np.isfinite(depth_rgb).any():
-                        notes.append(("depth", "depth image has no valid reading (all zero/NaN)"))
-        if f.thermal is not None:
-            if "thermal" not in self.cameras:
-                notes.append(("thermal", "no thermal camera_info: thermal dropped"))
-            else:
-                try:
-                    thermal_rgb = reg.thermal_to_rgb(f.thermal, depth_rgb)
-                except ValueError as e:
-                    notes.append(("thermal", f"thermal dropped: {e}"))
+        depth_rgb = self._register_one("depth", f.depth, lambda d: reg.depth_to_rgb(d), calib, notes)
+        if depth_rgb is not None and not np.isfinite(depth_rgb).any():
+            notes.append(("depth", "depth image has no valid reading (all zero/NaN)"))
+        thermal_rgb = self._register_one("thermal", f.thermal, lambda t: reg.thermal_to_rgb(t, depth_rgb), calib,
+                                         notes)
         return depth_rgb, thermal_rgb
 
+    @staticmethod
+    def _register_one(name: str, image, register, calib: Calibration, notes: list) -> np.ndarray | None:
+        if image is None:
+            return None
+        if name not in calib.cameras:
+            notes.append((name, f"no {name} camera_info: {name} dropped"))
+            return None
+        try:
+            return register(image)
+        except ValueError as e:
+            notes.append((name, f"{name} dropped: {e}"))
+            return None
+
     def process(self, f: FrameInput) -> FrameResult:
+        calib = f.calibration or self.calibration.current
         timings = {}
         notes: list = []
         t0 = time.perf_counter()
@@ -237,7 +223,7 @@ class Processor:
             notes.append(("color", f"time went backwards ({f.stamp:.3f} < {self._last_stamp:.3f} s): "
                                    "tracker reset"))
         self._last_stamp = f.stamp
-        depth_rgb, thermal_rgb = self._register(f, notes)
+        depth_rgb, thermal_rgb = self._register(f, calib, notes)
         t1 = time.perf_counter()
         timings["register"] = t1 - t0
         dets = self.detector.detect(f.rgb, thermal_rgb, f.thermal_encoding if thermal_rgb is not None else None,
@@ -246,7 +232,7 @@ class Processor:
         timings["detect"] = t2 - t1
         names = [self.class_names[int(c)] if 0 <= int(c) < len(self.class_names) else str(int(c))
                  for c in dets.classes]
-        b3 = boxes_to_3d(dets.boxes, names, self.cameras.get("color"), depth_rgb, dets.distances,
+        b3 = boxes_to_3d(dets.boxes, names, calib.cameras.get("color"), depth_rgb, dets.distances,
                          self.config.depth3d)
         dets = _with_positions(dets, b3.positions)
         t3 = time.perf_counter()
@@ -256,6 +242,13 @@ class Processor:
         tracks = self.tracker.update(f.stamp, dets, modalities=modalities)
         t4 = time.perf_counter()
         timings["track"] = t4 - t3
+        self._update_sizes(tracks, dets, b3)
+        tracks = [self._to_target(t) for t in tracks] if not self._identity_out else tracks
+        return FrameResult(f.stamp, dets, b3, tracks, dict(self._sizes), modalities, timings, notes,
+                           self.output_frame(calib))
+
+    def _update_sizes(self, tracks, dets, b3: Boxes3D) -> None:
+        """Last known 3D extent of every live track (the extent of the detection it was updated with)."""
         live = set()
         for t in tracks:
             live.add(t.track_id)
@@ -263,13 +256,9 @@ class Processor:
                 self._sizes[t.track_id] = b3.sizes[t.det_index]
         for k in [k for k in self._sizes if k not in live]:
             del self._sizes[k]
-        tracks = [self._to_target(t) for t in tracks] if not self._identity_out else tracks
-        return FrameResult(f.stamp, dets, b3, tracks, dict(self._sizes), modalities, timings, notes,
-                           self.output_frame)
 
     def _to_target(self, t):
         """The track with position, velocity and covariance expressed in the target frame."""
-        import dataclasses
         T = self.T_target_color
         if t.position is None:
             return t
@@ -290,48 +279,9 @@ class FrameError(ValueError):
 
 
 def _with_positions(dets, positions: np.ndarray):
-    import dataclasses
     if len(dets) == 0:
         return dets
     if dets.positions is not None:
         keep = np.isfinite(np.asarray(dets.positions)).all(axis=1)
         positions = np.where(keep[:, None], dets.positions, positions)
     return dataclasses.replace(dets, positions=positions)
-
-
-# ------------------------------------------------------------------------------------------------ detector
-def make_detector(backend_cfg: Mapping[str, Any], detector_cfg: Mapping[str, Any] | None, model_path: str):
-    """The product detector: ``tracker.backends.create_backend`` + ``tracker.network.detector.Detector``.
-    Raises ConfigError with a clear text when the model or the detector package is missing."""
-    from pathlib import Path
-    if not model_path:
-        raise ConfigError("backend.model: no model path configured (set backend.model or the model_path parameter)")
-    if not Path(model_path).exists():
-        raise ConfigError(f"model file not found: {model_path} (train/export one: tracker-train, tracker-export)")
-    try:
-        from tracker.backends import BackendConfig, BackendUnavailable, ModelError, create_backend
-        from tracker.network.detector import Detector
-    except ImportError as e:
-        raise ConfigError(f"the detector is not available in this installation: {e}") from e
-    from tracker.backends import base as _backend_base
-    from tracker.common.config import from_mapping
-    getattr(_backend_base, "_ensure_registered", lambda: None)()  # BackendConfig validates against the registry
-    bcfg = from_mapping(BackendConfig, backend_cfg or {}, where="backend.options")
-    try:
-        backend = create_backend(bcfg, model_path)
-    except (ModelError, BackendUnavailable) as e:
-        raise ConfigError(f"cannot load model {model_path}: {e}") from e
-    return _build_detector(Detector, backend, detector_cfg)
-
-
-def _build_detector(Detector, backend, detector_cfg):
-    """Detector(backend, DetectorConfig) with the ``backend.detector`` mapping validated into the detector's
-    config class (``tracker.network.detector.DetectorConfig``)."""
-    from tracker.common.config import from_mapping
-    try:
-        from tracker.network.detector import DetectorConfig
-    except ImportError:
-        DetectorConfig = getattr(Detector, "config_class", None)
-    if DetectorConfig is None:
-        return Detector(backend, detector_cfg) if detector_cfg else Detector(backend)
-    return Detector(backend, from_mapping(DetectorConfig, detector_cfg or {}, where="backend.detector"))

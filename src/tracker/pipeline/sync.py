@@ -16,16 +16,21 @@ Two additions, both reported:
   that tests and replays control it) is declared *silent*: sets are then formed from the inputs that remain
   and carry the silent inputs in ``SyncSet.missing``. A stall of everything (a busy machine, a paused
   player) silences nobody; a camera that never delivered is timed from the first RGB frame. RGB itself is
-  reported silent after ``timeout_s`` without a message but never left out. The pivot is never optional: without
-  RGB nothing is emitted. The first message of a silent input makes it active again.
+  reported idle after ``timeout_s`` without a message but never left out: without RGB nothing is emitted. The
+  first message of a silent input makes it active again. **An RGB frame that arrived while an input was silent
+  is never held back or dropped because of that input**: when the input returns, its first message may already
+  be past that frame (it belongs to the next one, or arrived before the frame's other partners), and the frame
+  is emitted without it instead of being dropped as an unmatched frame.
 
 Stamps going backwards on one input are rejected (counted, and reported in ``events``); a backward jump of the
-pivot larger than ``reset_jump_s`` (a bag restarted in a loop) resets the synchroniser instead.
+pivot larger than ``reset_jump_s`` (a bag restarted in a loop) resets the synchroniser instead. Every such
+change is a typed :class:`SyncEvent` (kept in ``events`` and passed to ``on_event``).
 """
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable, Iterable
 
 from tracker.common.config import param
@@ -42,6 +47,54 @@ class SyncConfig:
     reset_jump_s: float = param(1.0, unit="s", gt=0.0,
                                 doc="an RGB stamp this far behind the previous one resets the synchroniser "
                                     "(bag loop); smaller backward steps are rejected")
+    calibration_wait_s: float = param(3.0, unit="s", ge=0.0,
+                                      doc="a set whose cameras have no camera_info (or no extrinsics) yet is held "
+                                          "up to this long (receive clock, once per camera) before it is processed "
+                                          "without them; longer than the player's lockstep timeout so that replays "
+                                          "are deterministic (tracker.pipeline.calibration.CalibrationGate)")
+
+
+class SyncEventKind(Enum):
+    SILENT = "silent"  # a non-pivot input is left out of the sets
+    PIVOT_IDLE = "pivot idle"  # no RGB for timeout_s: nothing is emitted until it arrives (never left out)
+    RETURNED = "returned"  # a silent input (or the idle pivot) delivers again
+    REJECTED = "rejected"  # a message whose stamp is not after the previous one of its input
+    RESET = "reset"  # the pivot jumped back more than reset_jump_s: queues and stamps forgotten
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """One change of the synchroniser's state. ``idle_s``: time without a message (None: none ever received);
+    ``stamp_s``/``previous_s``: the offending and the previous stamp (REJECTED, RESET)."""
+
+    kind: SyncEventKind
+    input: str
+    idle_s: float | None = None
+    timeout_s: float | None = None
+    stamp_s: float | None = None
+    previous_s: float | None = None
+
+    @property
+    def is_input_problem(self) -> bool:
+        """A bad message of this input (reported per input in /diagnostics), not a change of availability."""
+        return self.kind is SyncEventKind.REJECTED
+
+    def text(self) -> str:
+        k, n = self.kind, self.input
+        if k is SyncEventKind.SILENT:
+            what = ("no message yet" if self.idle_s is None else
+                    f"nothing for {self.idle_s:.2f} s while RGB kept arriving")
+            return f"{n}: {what} (timeout {self.timeout_s} s): proceeding without it"
+        if k is SyncEventKind.PIVOT_IDLE:
+            what = "no frame yet" if self.idle_s is None else f"no frame for {self.idle_s:.2f} s"
+            return (f"{n}: {what} (timeout {self.timeout_s} s): nothing is published until RGB arrives "
+                    "(RGB is required)")
+        if k is SyncEventKind.RETURNED:
+            return f"{n}: receiving again, back in the synchronised sets"
+        if k is SyncEventKind.REJECTED:
+            return (f"{n}: stamp {self.stamp_s:.6f} s is not after the previous {self.previous_s:.6f} s: "
+                    "message rejected")
+        return f"{n}: stamp jumped back {self.previous_s - self.stamp_s:.3f} s: synchroniser reset"
 
 
 @dataclass
@@ -72,7 +125,7 @@ class ApproximateTimeSync:
     """
 
     def __init__(self, inputs: Iterable[str], config: SyncConfig = SyncConfig(), pivot: str | None = None,
-                 now: float = 0.0, on_event: Callable[[str], Any] | None = None):
+                 now: float = 0.0, on_event: Callable[[SyncEvent], Any] | None = None):
         self.inputs = tuple(inputs)
         if not self.inputs:
             raise ValueError("ApproximateTimeSync needs at least one input")
@@ -85,8 +138,9 @@ class ApproximateTimeSync:
         self.on_event = on_event
         self.stats = SyncStats(received={n: 0 for n in self.inputs}, evicted={n: 0 for n in self.inputs},
                                backwards={n: 0 for n in self.inputs})
-        self.events: deque[str] = deque(maxlen=100)
+        self.events: deque[SyncEvent] = deque(maxlen=100)
         self._start = now
+        # pivot entries: (stamp, msg, inputs silent when it arrived); other inputs: (stamp, msg)
         self._queues: dict[str, deque] = {n: deque() for n in self.inputs}
         self._last_stamp: dict[str, float | None] = {n: None for n in self.inputs}
         self._last_rx: dict[str, float | None] = {n: None for n in self.inputs}
@@ -117,10 +171,10 @@ class ApproximateTimeSync:
             self._silent.clear()
         self.stats.resets += 1
 
-    def _event(self, text: str) -> None:
-        self.events.append(text)
+    def _event(self, event: SyncEvent) -> None:
+        self.events.append(event)
         if self.on_event is not None:
-            self.on_event(text)
+            self.on_event(event)
 
     # ------------------------------------------------------------------------------------------ inputs
     def add(self, name: str, stamp_s: float, msg: Any, now: float) -> list[SyncSet]:
@@ -132,12 +186,11 @@ class ApproximateTimeSync:
         last = self._last_stamp[name]
         if last is not None and stamp_s <= last:
             if name == self.pivot and last - stamp_s > self.config.reset_jump_s:
-                self._event(f"{name}: stamp jumped back {last - stamp_s:.3f} s: synchroniser reset")
+                self._event(SyncEvent(SyncEventKind.RESET, name, stamp_s=stamp_s, previous_s=last))
                 self.reset()
             else:
                 self.stats.backwards[name] += 1
-                self._event(f"{name}: stamp {stamp_s:.6f} s is not after the previous {last:.6f} s: "
-                            f"message rejected")
+                self._event(SyncEvent(SyncEventKind.REJECTED, name, stamp_s=stamp_s, previous_s=last))
                 return self.poll(now)
         self._last_stamp[name] = stamp_s
         self._last_rx[name] = now
@@ -147,11 +200,11 @@ class ApproximateTimeSync:
                     self._waiting_since[n] = now
         else:
             self._waiting_since[name] = None
+        q = self._queues[name]
+        q.append((stamp_s, msg, frozenset(self._silent)) if name == self.pivot else (stamp_s, msg))
         if name in self._silent:
             self._silent.discard(name)
-            self._event(f"{name}: receiving again, back in the synchronised sets")
-        q = self._queues[name]
-        q.append((stamp_s, msg))
+            self._event(SyncEvent(SyncEventKind.RETURNED, name))
         while len(q) > self.config.queue_size:
             q.popleft()
             self.stats.evicted[name] += 1
@@ -175,10 +228,9 @@ class ApproximateTimeSync:
             idle = now - ref
             if idle > self.config.timeout_s:
                 self._silent.add(n)
-                what = ("no message yet" if last is None else
-                        f"no message for {now - last:.2f} s" if n == self.pivot else
-                        f"nothing for {idle:.2f} s while RGB kept arriving")
-                self._event(f"{n}: {what} (timeout {self.config.timeout_s} s): proceeding without it")
+                kind = SyncEventKind.PIVOT_IDLE if n == self.pivot else SyncEventKind.SILENT
+                self._event(SyncEvent(kind, n, idle_s=None if last is None else idle,
+                                      timeout_s=self.config.timeout_s))
         out = []
         while True:
             s = self._try_emit()
@@ -193,7 +245,7 @@ class ApproximateTimeSync:
         slop = self.config.slop_s
         others = [n for n in self.inputs if n != self.pivot]
         while pq:
-            t0, m0 = pq[0]
+            t0, m0, absent = pq[0]
             chosen: dict[str, tuple[float, Any]] = {}
             verdict = "match"
             for n in others:
@@ -205,8 +257,9 @@ class ApproximateTimeSync:
                 if best is not None:
                     chosen[n] = best
                     continue
-                if n in self._silent:
-                    continue  # silent inputs never hold a set back; a queued match is still used
+                if n in self._silent or n in absent:
+                    continue  # silent inputs (now or when this RGB frame arrived) never hold a set back or drop
+                    # it; a queued match is still used
                 newest = q[-1][0] if q else self._last_stamp[n]
                 if newest is not None and newest > t0 + slop:
                     verdict = "drop"  # this input has moved past the pivot frame: it will never match
