@@ -1,7 +1,8 @@
 """Simulated frame-sets per second (colour + thermal + depth at the default resolutions, default scene,
 rendering only, no bag writing). Usage: python bench/bench_sim.py [--seconds 3] [--preset day] [--repeat 3]
-[--mode serial|threads|processes]. Prints the median of ``--repeat`` runs (each on a fresh renderer) and the load average, since the
-development machine is shared."""
+[--mode serial|threads|processes]. Prints the median of ``--repeat`` runs (each on a fresh renderer), the median
+time to the first frame (included in the rate: it is the workers' start-up in ``processes`` mode, and the first
+run also starts the forkserver) and the load average, since the development machine is shared."""
 from __future__ import annotations
 
 import argparse
@@ -15,17 +16,19 @@ from tracker.sim.engine import RENDER_MODES, Renderer, Scenario
 from tracker.sim.simulate import build_config
 
 
-def run_once(cfg, seconds: float, seed: int, mode: str) -> tuple[float, int, float]:
+def run_once(cfg, seconds: float, seed: int, mode: str) -> tuple[float, int, float, float]:
+    """(frame-sets/s over the whole call, frames, seconds, seconds to the first frame)."""
     sc = Scenario(cfg, seconds + 0.5, seed)
     r = Renderer(sc)
     for t, c in sc.events[:3]:  # warm-up (background caches)
         r.render(c, t)
     events = [e for e in sc.events if e[0] < seconds][3:]
     t0 = time.perf_counter()
+    first = None
     for _ in r.render_events(events, mode=mode):
-        pass
+        first = time.perf_counter() - t0 if first is None else first
     dt = time.perf_counter() - t0
-    return len(events) / len(CAMERAS) / dt, len(events), dt
+    return len(events) / len(CAMERAS) / dt, len(events), dt, first
 
 
 def main() -> None:
@@ -44,9 +47,11 @@ def main() -> None:
     med = statistics.median(rates)
     res = ", ".join(f"{n} {cfg.camera(n).width}x{cfg.camera(n).height}" for n in CAMERAS)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    first = statistics.median(r[3] for r in runs)
     print(f"{med:.1f} frame-sets/s (median of {len(runs)}: {', '.join(f'{r:.1f}' for r in rates)}; "
-          f"{runs[0][1]} frames per run; {res}; preset {args.preset}; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, render mode {args.mode}; load avg {load})")
+          f"{runs[0][1]} frames per run, first after {first:.2f} s (median; included); {res}; preset {args.preset}; "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, render mode {args.mode}; "
+          f"load avg {load})")
 
 
 if __name__ == "__main__":

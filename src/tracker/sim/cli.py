@@ -35,6 +35,9 @@ def main(argv=None) -> int:
         print("Presets (compose with commas, e.g. --preset night,dropout):")
         print(describe_presets())
         return 0
+    if args.render_mode == "processes":
+        from .parallel import prestart
+        prestart()  # the workers' server imports the simulator while this process does the same
     from .config import load_sim_config
     from .simulate import bag_name, simulate
     try:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from tracker.common.config import ConfigError, from_mapping, load_yaml, param, to_mapping
+from tracker.common.config import from_mapping, load_yaml, param
+from tracker.data.contract import COLOR_ENCODINGS, DEFAULT_FRAMES, DEPTH_ENCODINGS, THERMAL_ENCODINGS
 
 
 def check_lengths(obj, **lengths: int) -> None:
@@ -38,7 +39,7 @@ class CameraConfig:
                                                  doc="position in the colour optical frame")
     rpy_deg: tuple[float, ...] = param((0.0, 0.0, 0.0), unit="deg",
                                                 doc="roll/pitch/yaw about the colour optical x/y/z axes")
-    encoding: str = param("rgb8", choices=("rgb8", "bgr8", "mono16", "mono8", "16UC1", "32FC1"),
+    encoding: str = param("rgb8", choices=COLOR_ENCODINGS + THERMAL_ENCODINGS + DEPTH_ENCODINGS,
                           doc="image encoding on the wire")
     frame_id: str = param("", doc="optical frame id")
     principal_offset_px: tuple[float, ...] = param((0.0, 0.0), unit="px", doc="principal point minus image centre")
@@ -49,12 +50,12 @@ class CameraConfig:
 
 def _thermal_cam():
     return CameraConfig(640, 512, 50.0, 30.0, 0.0033, 0.0008, 0.012, (0.045, 0.0, 0.0), (0.0, 0.0, 0.0),
-                        "mono16", "camera_thermal_optical_frame")
+                        "mono16", DEFAULT_FRAMES["thermal"])
 
 
 def _depth_cam():
     return CameraConfig(640, 480, 75.0, 30.0, 0.0071, 0.0008, 0.015, (-0.03, 0.005, 0.0), (0.0, 0.0, 0.0),
-                        "16UC1", "camera_depth_optical_frame")
+                        "16UC1", DEFAULT_FRAMES["depth"])
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class RandomizeConfig:
 
 @dataclass(frozen=True)
 class SimConfig:
-    color: CameraConfig = field(default_factory=lambda: CameraConfig(frame_id="camera_color_optical_frame"))
+    color: CameraConfig = field(default_factory=lambda: CameraConfig(frame_id=DEFAULT_FRAMES["color"]))
     thermal: CameraConfig = field(default_factory=_thermal_cam)
     depth: CameraConfig = field(default_factory=_depth_cam)
     rig: RigConfig = field(default_factory=RigConfig)
@@ -216,18 +217,9 @@ class SimConfig:
         return getattr(self, name)
 
 
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any], where: str) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        if k not in out:
-            raise ConfigError(f"{where}{k}: unknown key; valid keys: {', '.join(sorted(out))}")
-        out[k] = _merge(out[k], v, f"{where}{k}.") if isinstance(v, Mapping) and isinstance(out[k], Mapping) else v
-    return out
-
-
 def with_overrides(cfg: SimConfig, overrides: Mapping[str, Any], where: str = "sim") -> SimConfig:
     """A new config with the nested ``overrides`` applied (validated like the YAML)."""
-    return from_mapping(SimConfig, _merge(to_mapping(cfg), overrides, f"{where}."), where=where)
+    return from_mapping(SimConfig, overrides, where=where, base=cfg)
 
 
 def default_config_path() -> Path:

@@ -1,25 +1,24 @@
 """The scenario (world, rig, timeline from one seed) and the renderer that turns it into frames + GT."""
 from __future__ import annotations
 
-import multiprocessing as mp
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
 
 from tracker.common.geometry import Transform
 from tracker.data.contract import CAMERAS
+from tracker.data.gt_rules import in_image_fraction, near_view
 
 from . import groundtruth as gt
-from . import raster, sensors
+from . import parallel, raster, sensors
 from .config import SimConfig
 from .randomize import randomize_config
 from .rig import RigMotion, camera_models, extrinsics
 from .timing import timeline
+from .view import View
 from .world import build_world
 
 RENDER_MODES = ("serial", "threads", "processes")
-WORKER_EXIT_GRACE_S = 0.5  # a render worker still running this long after the consumer stopped is terminated
 
 # independent random streams, one per job, all derived from the seed
 STREAMS = {"randomize": 1, "world": 2, "rig": 3, "timing": 4, "color": 10, "thermal": 11, "depth": 12}
@@ -69,7 +68,7 @@ class Scenario:
             if center[2] < self.cfg.near_m:
                 continue
             box = gt.box2d(p, T_cw, cam, self.cfg.near_m)
-            if box is None or not gt.near_view(box, cam.width, cam.height, self.cfg.gt_margin_px):
+            if box is None or not near_view(box, cam.width, cam.height, self.cfg.gt_margin_px):
                 continue
             cands.append((idx, p, box, center, size, quat))
         if visibility is None:
@@ -81,7 +80,7 @@ class Scenario:
             vis = gt.box_occlusion_visibility(boxes, depths, cam.width, cam.height)[:len(cands)]
         else:
             # rendered visible / silhouette pixels, times the in-image fraction of the amodal box
-            vis = [visibility.get(c[0], 0.0) * gt.in_image_fraction(c[2], cam.width, cam.height) for c in cands]
+            vis = [visibility.get(c[0], 0.0) * in_image_fraction(c[2], cam.width, cam.height) for c in cands]
         return [gt.GTObject(p.id, p.cls, box, float(np.clip(v, 0, 1)), center, size, quat)
                 for (idx, p, box, center, size, quat), v in zip(cands, vis)]
 
@@ -99,20 +98,23 @@ class Frame:
 class Renderer:
     """Renders the scenario's frames; keeps per-camera state (rays, noise banks, static background)."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, cameras=CAMERAS):
+        """``cameras``: the cameras this renderer can render (a worker process needs only its own)."""
         self.sc = scenario
         cfg = scenario.cfg
         self.surfaces = sensors.surface_arrays(scenario.world.surfaces, cfg.thermal_scene, cfg.depth_sensor)
         self.sun_world = sensors.sun_direction_world(cfg.lighting)
-        self.views = {n: raster.View(scenario.cameras[n]) for n in CAMERAS}
-        self.rngs = {n: stream(scenario.seed, n) for n in CAMERAS}
+        self.views = {n: View(scenario.cameras[n]) for n in cameras}
+        self.rngs = {n: stream(scenario.seed, n) for n in cameras}
         self.banks = {}
-        for n in CAMERAS:
+        for n in cameras:  # each camera's stream draws its banks in the same order whatever the other cameras
             v = self.views[n]
             self.banks[n] = sensors.NoiseBank(self.rngs[n], v.h, v.w, 3 if n == "color" else 1)
-        self.depth_bank2 = sensors.NoiseBank(self.rngs["depth"], self.views["depth"].h, self.views["depth"].w)
-        tv = self.views["thermal"]
-        self.fpn = sensors.thermal_fixed_pattern(self.rngs["thermal"], tv.h, tv.w)
+        if "depth" in cameras:
+            self.depth_bank2 = sensors.NoiseBank(self.rngs["depth"], self.views["depth"].h, self.views["depth"].w)
+        if "thermal" in cameras:
+            tv = self.views["thermal"]
+            self.fpn = sensors.thermal_fixed_pattern(self.rngs["thermal"], tv.h, tv.w)
         self._background: dict = {}
 
     def _static_buffers(self, name: str, T_world_cam: Transform, light_cam: np.ndarray):
@@ -158,7 +160,8 @@ class Renderer:
         if name == "color":
             blur = self._blur(rasters, posed, T_cw, cfg.lighting.exposure_s)
             linear = None if dirty is None else self._per_pixel(
-                name, "linear", bg, b, dirty, lambda x: sensors.rgb_linear(x, self.surfaces, cfg.lighting, cfg.atmosphere))
+                name, "linear", bg, b, dirty,
+                lambda x: sensors.rgb_linear(x, self.surfaces, cfg.lighting, cfg.atmosphere))
             img = sensors.render_rgb(b, self.surfaces, cfg.lighting, cfg.atmosphere, cfg.glare, self.banks[name], rng,
                                      blur=blur, linear=linear)
             objects = sc.gt_objects(t_rel, self._visibility(b, rasters, sil_static))
@@ -208,66 +211,28 @@ class Renderer:
 
         - ``serial``: :meth:`render` one by one.
         - ``threads``: one thread per camera (numpy/cv2 release the GIL only in part; little gain).
-        - ``processes``: one forked process per camera, frames sent back through pipes; uses every core. This
-          renderer's own state (noise streams, caches) does not advance, so render a scenario's events in
-          one call. Falls back to ``serial`` where ``fork`` is unavailable.
+        - ``processes``: one worker process per camera (:mod:`tracker.sim.parallel`: started by a forkserver
+          or spawned, never forked from this process, so safe in a program that runs threads), frames sent
+          back through pipes; uses every core. Each worker starts from this renderer's current state (noise
+          streams: :meth:`camera_job`), which does not advance, so render a scenario's events in one call.
+          Falls back to ``serial`` where the platform cannot start processes.
 
         ``lookahead``: frames rendered ahead of the consumer (threads)."""
         if mode not in RENDER_MODES:
             raise ValueError(f"render mode {mode!r}: expected one of {', '.join(RENDER_MODES)}")
         events = list(events)
-        if mode == "processes" and "fork" in mp.get_all_start_methods():
-            yield from self._render_processes(events)
-            return
-        if mode != "threads":
+        method = parallel.start_method() if mode == "processes" else None
+        if method is not None:
+            yield from parallel.render_processes(self, events, method)
+        elif mode == "threads":
+            yield from parallel.render_threads(self, events, lookahead)
+        else:
             for t_rel, cam in events:
                 yield self.render(cam, t_rel)
-            return
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
-        pools = {n: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sim-{n}") for n in CAMERAS}
-        pending: deque = deque()
-        try:
-            for t_rel, cam in events:
-                pending.append(pools[cam].submit(self.render, cam, t_rel))
-                if len(pending) > lookahead:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for f in pending:
-                f.cancel()
-            for pool in pools.values():
-                pool.shutdown(wait=True)
 
-    def _render_processes(self, events):
-        ctx = mp.get_context("fork")
-        pipes, procs = {}, []
-        try:
-            for cam in dict.fromkeys(c for _, c in events):
-                recv, send = ctx.Pipe(duplex=False)
-                p = ctx.Process(target=_camera_worker, args=(self, cam, [t for t, c in events if c == cam], send),
-                                name=f"sim-{cam}")
-                p.start()
-                send.close()
-                pipes[cam] = recv
-                procs.append(p)
-            for _, cam in events:
-                try:
-                    f = pipes[cam].recv()
-                except EOFError:
-                    raise RuntimeError(f"simulator worker for the {cam} camera died") from None
-                if isinstance(f, _WorkerFailure):
-                    raise RuntimeError(f"simulator worker for the {cam} camera failed:\n{f.traceback}")
-                yield f
-        finally:
-            for r in pipes.values():
-                r.close()
-            for p in procs:
-                p.join(timeout=WORKER_EXIT_GRACE_S)
-                if p.is_alive():
-                    p.terminate()
-                    p.join()
+    def camera_job(self, name: str) -> "CameraJob":
+        """What a worker process needs to render camera ``name`` as this renderer would (small, picklable)."""
+        return CameraJob(self.sc, name, self.rngs[name].bit_generator.state)
 
     def _visibility(self, b: raster.Buffers, rasters, sil_static: dict) -> dict:
         sc = self.sc
@@ -296,22 +261,16 @@ class Renderer:
         return out
 
 
-@dataclass
-class _WorkerFailure:
-    traceback: str
+@dataclass(frozen=True)
+class CameraJob:
+    """One camera of a scenario for a worker process: the scenario, the camera and the current state of its
+    random stream. The rest (rays, noise banks, background) is rebuilt identically from these, so the worker's
+    frames continue those of the renderer the job came from."""
+    scenario: Scenario
+    camera: str
+    rng_state: dict
 
-
-def _camera_worker(renderer: Renderer, cam: str, times: list, conn) -> None:
-    """Forked process: render ``cam`` at ``times`` in order and send each frame (stops when the reader goes)."""
-    try:
-        for t in times:
-            conn.send(renderer.render(cam, t))
-    except (BrokenPipeError, EOFError):
-        pass
-    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
-        try:
-            conn.send(_WorkerFailure(traceback.format_exc()))
-        except OSError:
-            pass
-    finally:
-        conn.close()
+    def renderer(self) -> Renderer:
+        r = Renderer(self.scenario, cameras=(self.camera,))
+        r.rngs[self.camera].bit_generator.state = self.rng_state
+        return r

@@ -75,19 +75,6 @@ def box3d(posed, T_cam_world: Transform) -> tuple[np.ndarray, np.ndarray, tuple]
     return center, posed.body.size.copy(), matrix_to_quat(T_cam_world.R @ posed.R)
 
 
-def in_image_fraction(box: tuple, w: int, h: int) -> float:
-    x1, y1, x2, y2 = box
-    area = max(x2 - x1, 1e-6) * max(y2 - y1, 1e-6)
-    iw = max(0.0, min(x2, w) - max(x1, 0))
-    ih = max(0.0, min(y2, h) - max(y1, 0))
-    return float(iw * ih / area)
-
-
-def near_view(box: tuple, w: int, h: int, margin: float) -> bool:
-    x1, y1, x2, y2 = box
-    return x2 > -margin and y2 > -margin and x1 < w + margin and y1 < h + margin
-
-
 def box_occlusion_visibility(boxes: list[tuple], depths: list[float], w: int, h: int, grid: int = 12
                              ) -> list[float]:
     """Render-free visibility: the fraction of each box (on a grid of sample points, inside the image) not

@@ -7,8 +7,8 @@ from statistics import NormalDist
 import cv2
 import numpy as np
 
-from tracker.data.contract import THERMAL_COUNTS_PER_KELVIN
-from tracker.data.encodings import DEPTH_MM_PER_METRE, metres_to_depth
+from tracker.data.contract import DEPTH_MM_PER_METRE, THERMAL_COUNTS_PER_KELVIN
+from tracker.data.encodings import metres_to_depth
 
 from . import shapes
 from .config import AtmosphereConfig, DepthConfig, GlareConfig, LightingConfig, ThermalConfig

@@ -4,16 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 import yaml
 
 from tracker.common.config import to_mapping
 from tracker.data.contract import CAMERAS, Topics
+from tracker.data.sidecar import camera_entries, plain
 from tracker.data.writer import BagWriter, Det2D, Det3D
 
 from .config import SimConfig, load_sim_config
 from .engine import Renderer, Scenario
 from .groundtruth import GTFrame
+from .parallel import prestart
 from .presets import apply_presets, parse_preset_names
 
 PROGRESS_MIN_FRAMES = 300  # show a progress bar for runs with more frames than this
@@ -29,25 +30,12 @@ def bag_name(preset_names, seed: int, randomize: bool) -> str:
 
 
 def sidecar(scenario: Scenario, preset_names, randomize: bool) -> dict:
-    cams = {}
-    for n in CAMERAS:
-        m, T = scenario.cameras[n], scenario.extrinsics[n]
-        cams[n] = {"frame_id": m.frame_id, "width": m.width, "height": m.height,
-                   "rate_hz": scenario.cfg.camera(n).rate_hz, "encoding": scenario.cfg.camera(n).encoding,
-                   "K": np.asarray(m.K).tolist(), "D": np.asarray(m.D).tolist(),
-                   "T_color_camera": {"translation": T.t.tolist(), "quaternion_xyzw": list(T.quat()),
-                                      "matrix": T.matrix().tolist()}}
+    cfg = scenario.cfg
+    cams = camera_entries(scenario.cameras, scenario.extrinsics, {n: cfg.camera(n).rate_hz for n in CAMERAS},
+                          {n: cfg.camera(n).encoding for n in CAMERAS})
     return {"parent_frame": scenario.cameras["color"].frame_id, "cameras": cams,
             "presets": parse_preset_names(preset_names), "seed": scenario.seed, "randomize": bool(randomize),
-            "duration_s": scenario.duration_s, "config": _plain(to_mapping(scenario.cfg))}
-
-
-def _plain(x):
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
+            "duration_s": scenario.duration_s, "config": plain(to_mapping(scenario.cfg))}
 
 
 def simulate(preset_names: str | Iterable[str] | None = None, duration_s: float = 10.0, seed: int = 0,
@@ -56,6 +44,8 @@ def simulate(preset_names: str | Iterable[str] | None = None, duration_s: float 
              topics: Topics = Topics(), render_mode: str = "processes") -> Path:
     """Render ``duration_s`` seconds into ``out_dir/<name>`` (a rosbag2 directory) and write the calibration
     sidecar ``out_dir/<name>.calibration.yaml``. Returns the bag path. Same arguments -> same messages."""
+    if render_mode == "processes":
+        prestart()  # the workers' server starts while the scenario is built
     cfg = build_config(preset_names, config)
     sc = Scenario(cfg, duration_s, seed, randomize)
     renderer = Renderer(sc)
