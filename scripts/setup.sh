@@ -4,6 +4,8 @@
 # tracker package installed in editable mode, and ./env.sh to source. A second run takes seconds.
 # Variables: PYTHON (interpreter for the venv, default python3), TRACKER_VENV (default .venv).
 # Option: --with-baselines also installs the optional BoxMOT baselines of tracker-eval.
+# Fails loudly: a failed pip install stops it with pip's message and exit status, and it checks that the
+# console scripts of the installed package (tracker-run, tracker-play, ...) are in the venv before "ready".
 set -euo pipefail
 with_baselines=0
 for arg in "$@"; do
@@ -27,6 +29,13 @@ command -v cmake >/dev/null || { log "cmake is required (apt-get install cmake g
 command -v c++ >/dev/null || { log "a C++ compiler is required (apt-get install g++)"; exit 1; }
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+# pip install into the venv with pip's own messages on stderr (minus one harmless line) and pip's exit status:
+# a failed install stops set-up with pip's error visible (pipefail makes pip's status the pipeline's).
+pip_install() {
+  "$vpy" -m pip install -q --disable-pip-version-check "$@" 2>&1 \
+    | { grep -v "is ignored: it is neither" >&2 || true; } \
+    || { local rc=$?; log "pip install $* failed (exit $rc): see pip's messages above"; exit "$rc"; }
+}
 
 # 1. virtual environment and Python dependencies
 if [ ! -x "$venv/bin/python" ]; then
@@ -37,9 +46,11 @@ vpy=$venv/bin/python
 req_hash=$(hash_of requirements.txt setup.py)
 if [ "$(cat "$venv/.tracker-req" 2>/dev/null)" != "$req_hash" ]; then
   log "installing pinned ROS 2 wheels and Python dependencies (first run: a few minutes)"
-  "$vpy" -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" >&2 || true
-  "$vpy" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored: it is neither" >&2 || true
-  "$vpy" -c 'import rclpy, torch, onnxruntime, rosbags, tracker' || { log "dependency install failed"; exit 1; }
+  pip_install -r requirements.txt
+  pip_install --no-deps --no-build-isolation -e .
+  # without PYTHONPATH: a sourced env.sh puts src/ on it, which would hide a failed install of tracker
+  env -u PYTHONPATH "$vpy" -c 'import rclpy, torch, onnxruntime, rosbags, tracker' \
+    || { log "dependency install failed"; exit 1; }
   echo "$req_hash" > "$venv/.tracker-req"
 fi
 
@@ -47,8 +58,7 @@ if [ "$with_baselines" = 1 ]; then
   b_hash=$(hash_of requirements-baselines.txt)
   if [ "$(cat "$venv/.tracker-baselines" 2>/dev/null)" != "$b_hash" ]; then
     log "installing the optional BoxMOT baselines (requirements-baselines.txt, no dependency resolution)"
-    "$vpy" -m pip install -q --disable-pip-version-check --no-deps -r requirements-baselines.txt 2>&1 \
-      | grep -v "is ignored: it is neither" >&2 || true
+    pip_install --no-deps -r requirements-baselines.txt
     "$vpy" -c 'import boxmot' || { log "baseline install failed"; exit 1; }
     echo "$b_hash" > "$venv/.tracker-baselines"
   fi
@@ -96,4 +106,8 @@ export TRACKER_ROOT="$root"
 ENV
 bash -c "source '$root/env.sh' && python -c 'from vision_msgs.msg import Detection3DArray; import tracker_msgs.msg, tf2_msgs.msg, tracker, rclpy'" \
   || { log "environment check failed: see the messages above"; exit 1; }
+# the console scripts that setup.py declares (read from the installed metadata) must be in the venv's bin
+bindir=$("$vpy" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+env -u PYTHONPATH "$vpy" "$root/scripts/check_console_scripts.py" tracker "$bindir" \
+  || { rm -f "$venv/.tracker-req"; log "tracker install incomplete: the next run of scripts/setup.sh reinstalls"; exit 1; }
 log "ready in $(( $(date +%s) - start )) s; source $root/env.sh"
