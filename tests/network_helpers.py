@@ -42,3 +42,29 @@ def exported_tiny(seed: int = 3):
         torch.save({"model_config": dataclasses.asdict(net.cfg), "state_dict": net.state_dict()}, d / "tiny.pt")
         _EXPORTED[seed] = (net, path, meta)
     return _EXPORTED[seed]
+
+
+def fake_meta(**over) -> dict:
+    """Metadata of a 64x64 model as tracker-export writes it (normalisation: the shipped model's); ``key=None``
+    leaves a key out."""
+    import json
+    from pathlib import Path
+    shipped = json.loads((Path(__file__).resolve().parents[1] / "models" / "embedded.json").read_text())
+    meta = {"input_width": 64, "input_height": 64, "stride": 4, "class_names": ["person", "vehicle"],
+            "embedding_dim": 4, "modalities": ["rgb", "thermal", "depth"],
+            "normalisation": shipped["normalisation"], "version_hash": "0123456789abcdef"}
+    meta.update(over)
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+class FakeMetaBackend:
+    """A backend's name, device and metadata (``infer`` is the subclass's)."""
+    name = "fake"
+    device = "test CPU"
+
+    def __init__(self, **meta):
+        from pathlib import Path
+
+        from tracker.backends import ModelMeta
+        self.meta = ModelMeta(Path("fake.onnx"), fake_meta(**meta))
+        self.last = None

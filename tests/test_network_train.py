@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from test_network_helpers import tiny_config
+from network_helpers import tiny_config
 from tracker.network.train import TrainConfig, load_checkpoint, main, train
 
 
@@ -37,3 +37,17 @@ def test_cli_rejects_bad_arguments(capsys, tmp_path):
     assert main(["--modalities", "lidar", "--out", str(tmp_path)]) == 2
     assert "lidar" in capsys.readouterr().err
     assert main(["--model", "huge", "--out", str(tmp_path)]) == 2
+
+
+def test_logging_interval_and_augmentation_come_from_config(data, tmp_path):
+    from dataclasses import replace
+
+    from tracker.network.dataset import AugmentConfig
+    cfg = TrainConfig(steps=3, clips_per_batch=1, frames_per_clip=2, window=4, crop_width=64, crop_height=64,
+                      warmup_steps=1, log_every=1, grad_clip_norm=1.0, checkpoint_every=0)
+    r = train(tiny_config(), cfg, data, tmp_path / "c", seed=2, progress=False,
+              augment=replace(AugmentConfig(), p_flip=0.0, gamma=(1.0, 1.0)))
+    assert [h["step"] for h in r["history"]] == [0, 1, 2]
+    aug = r["augment"]
+    assert aug["p_flip"] == 0.0 and tuple(aug["gamma"]) == (1.0, 1.0)
+    assert (aug["crop_w"], aug["crop_h"]) == (64, 64) and r["train"]["grad_clip_norm"] == 1.0

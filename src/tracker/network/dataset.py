@@ -1,208 +1,110 @@
-"""Training data from contract bags: generation with tracker.sim when missing, registration to the RGB camera,
-letterboxing to the network input, a compact on-disk cache, and the augmenting clip sampler.
+"""Training data: contract bags (:mod:`tracker.network.sources`) -> the compact on-disk cache
+(:mod:`tracker.network.cache`) -> augmented training frames and the clip sampler.
 
-A *clip* is one bag. Every kept RGB frame of a bag becomes a cached frame: RGB uint8, thermal raw counts
-(uint16; registered, letterboxed), depth metres (float16, NaN = none), availability (rgb, thermal, depth),
-and its objects (box in input px, class, clip-unique identity, visibility, range in metres from gt3d).
+A *clip* is one bag. Frames are registered exactly as the tracker node registers them (the ``registration``
+section of its config/tracker_node.yaml, :func:`node_registration`) and turned into network inputs by the
+functions the Detector uses (tracker.network.inputs), so an un-augmented training input is the inference input
+of the same frame. Augmentation (:class:`AugmentConfig`, training only) is the only difference, and it is
+randomised.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .model import CLASS_NAMES
-from .preprocess import Letterbox, encode_depth, normalise_thermal, rgb_tensor, thermal_values
+from tracker.common.config import param
 
-log = logging.getLogger(__name__)
-ENC_CODES = {"mono16": 0, "mono8": 1}
-
-
-@dataclass(frozen=True)
-class BagSpec:
-    presets: str
-    seed: int
-    duration_s: float
-
-    @property
-    def condition(self) -> str:
-        return self.presets
-
-    def bag_path(self, root: Path) -> Path:
-        from tracker.sim.simulate import bag_name
-        return Path(root) / "bags" / bag_name(self.presets, self.seed, True)
+from .cache import CACHE_FORMAT, ENC_CODES, FrameCache, cached_inputs  # noqa: F401 - the dataset's public names
+from .preprocess import DEFAULT_NORMALISATION, NormalisationConfig
+from .sources import BagSpec, bag_specs, ensure_bags, node_registration  # noqa: F401
 
 
-def bag_specs(entries) -> list[BagSpec]:
-    return [BagSpec(str(e["presets"]), int(e["seed"]), float(e["duration_s"])) for e in entries]
-
-
-def ensure_bags(specs: list[BagSpec], root: Path) -> list[Path]:
-    """Simulate (deterministically, randomised rig/scene per seed) every bag that is not there yet."""
-    paths = []
-    for s in specs:
-        p = s.bag_path(root)
-        if not (p / "metadata.yaml").is_file():
-            from tracker.sim.simulate import simulate
-            log.info("simulating %s (%s, seed %d, %.0f s)", p.name, s.presets, s.seed, s.duration_s)
-            simulate(s.presets, s.duration_s, s.seed, randomize=True, out_dir=p.parent, progress=False)
-        paths.append(p)
-    return paths
-
-
-def _frames_from_bag(path: Path, width: int, height: int, stride: int):
-    from tracker.data.reader import BagReader
-    from tracker.pipeline.registration import Registrar
-    reader = BagReader(path)
-    reg = Registrar(reader.cameras, reader.extrinsics)
-    color = reader.cameras["color"]
-    lb = Letterbox.fit(color.width, color.height, width, height)
-    ids: dict[str, int] = {}
-    for i, s in enumerate(reader.samples()):
-        if i % stride or s.rgb is None:
-            continue
-        depth_rgb = reg.depth_to_rgb(s.depth) if s.depth is not None else None
-        if s.thermal is not None:
-            th = reg.thermal_to_rgb(s.thermal, depth_rgb)
-            enc = ENC_CODES.get((s.thermal_encoding or "mono16").lower(), 0)
-            th = lb.apply(th.astype(np.uint16))
-        else:
-            th, enc = np.zeros((height, width), np.uint16), -1
-        dep = (lb.apply(depth_rgb, nearest=True, fill=np.nan).astype(np.float16) if depth_rgb is not None
-               else np.full((height, width), np.nan, np.float16))
-        rng = {g.id: float(np.linalg.norm(g.center)) for g in s.gt3d}
-        objs = []
-        for g in s.gt2d:
-            if g.cls not in CLASS_NAMES:
-                continue
-            box = lb.boxes_to_input(np.asarray(g.box, np.float32)[None])[0]
-            objs.append((*box, CLASS_NAMES.index(g.cls), ids.setdefault(g.id, len(ids)), g.visibility,
-                         rng.get(g.id, np.nan)))
-        yield (lb.apply(s.rgb), th, enc, dep, (True, s.thermal is not None, s.depth is not None),
-               np.asarray(objs, np.float32).reshape(-1, 8))
-
-
-class FrameCache:
-    """All frames of a list of bags, letterboxed to the input size; arrays in one .npz per split."""
-
-    def __init__(self, arrays: dict, conditions: list[str]):
-        self.a = arrays
-        self.conditions = conditions
-
-    def __len__(self) -> int:
-        return int(self.a["rgb"].shape[0])
-
-    @staticmethod
-    def build(specs: list[BagSpec], root: Path, width: int, height: int, stride: int, name: str,
-              progress: bool = True) -> "FrameCache":
-        key = hashlib.sha1(json.dumps([[s.presets, s.seed, s.duration_s] for s in specs] + [width, height, stride])
-                           .encode()).hexdigest()[:10]
-        path = Path(root) / f"cache_{name}_{width}x{height}_{key}.npz"
-        conditions = [s.condition for s in specs]
-        if path.is_file():
-            return FrameCache(dict(np.load(path)), conditions)
-        paths = ensure_bags(specs, root)
-        cols = {k: [] for k in ("rgb", "thermal", "enc", "depth", "avail", "clip")}
-        objs = []
-        it = enumerate(paths)
-        if progress:
-            from tqdm import tqdm
-            it = tqdm(list(it), desc=f"caching {name} bags", unit="bag")
-        for ci, p in it:
-            for rgb, th, enc, dep, avail, ob in _frames_from_bag(p, width, height, stride):
-                f = len(cols["rgb"])
-                for k, v in zip(("rgb", "thermal", "enc", "depth", "avail", "clip"), (rgb, th, enc, dep, avail, ci)):
-                    cols[k].append(v)
-                objs.append(np.column_stack([np.full(len(ob), f, np.float32), ob]) if len(ob) else
-                            np.zeros((0, 9), np.float32))
-        arrays = {k: np.stack(v) if k in ("rgb", "thermal", "depth", "avail") else np.asarray(v)
-                  for k, v in cols.items()}
-        arrays["objects"] = np.concatenate(objs) if objs else np.zeros((0, 9), np.float32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **arrays)
-        return FrameCache(arrays, conditions)
-
-    def objects(self, i: int) -> np.ndarray:
-        """(M, 8): x1, y1, x2, y2, class, id, visibility, range_m (the rows of frame i)."""
-        o = self.a["objects"]
-        if not hasattr(self, "_starts"):
-            f = o[:, 0].astype(np.int64)
-            self._starts = np.searchsorted(f, np.arange(len(self) + 1))
-        return o[self._starts[i]:self._starts[i + 1], 1:]
-
-    def network_inputs(self, i: int, modality=(True, True, True)) -> dict:
-        """Inputs for frame i without augmentation (validation / evaluation)."""
-        avail = self.a["avail"][i] & np.asarray(modality, bool)
-        return make_inputs(self.a["rgb"][i], self.a["thermal"][i], int(self.a["enc"][i]),
-                           self.a["depth"][i].astype(np.float32), avail)
-
-
-def make_inputs(rgb_u8, thermal_raw, enc: int, depth_m, avail, percentiles=(2.0, 98.0)) -> dict:
-    """Arrays (C, H, W) for one frame; a modality with avail False is zeros (as at inference)."""
-    h, w = rgb_u8.shape[:2]
-    rgb = rgb_tensor(rgb_u8) if avail[0] else np.zeros((3, h, w), np.float32)
-    if avail[1] and enc >= 0:
-        vals, fam = thermal_values(thermal_raw, "mono16" if enc == 0 else "mono8")
-        th = normalise_thermal(vals, fam, thermal_raw > 0, percentiles)[None]
-    else:
-        th = np.zeros((1, h, w), np.float32)
-    dep = encode_depth(depth_m) if avail[2] else np.zeros((2, h, w), np.float32)
-    flags = np.array([avail[0], avail[1] and enc >= 0, avail[2]], np.float32)
-    return {"rgb": rgb, "thermal": th, "depth": dep, "modality": flags}
+def _range(default: tuple[float, float], unit: str, doc: str, **bounds):
+    return param(default, unit=unit, doc=f"{doc}: drawn uniformly from [low, high]", **bounds)
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    crop_w: int = 224
-    crop_h: int = 160
-    p_drop_rgb: float = 0.2
-    p_drop_thermal: float = 0.3
-    p_drop_depth: float = 0.3
-    thermal_shift_px: int = 3
-    modalities: tuple = (True, True, True)  # the RGB-only ablation trains with (True, False, False)
+    """Training augmentation (config/network.yaml ``augment``; crop size from ``training``, modalities from
+    --modalities). Every draw is from the sampler's seeded generator, in a fixed order."""
+
+    crop_w: int = param(224, unit="px", ge=8, doc="random crop width (training.crop_width)")
+    crop_h: int = param(160, unit="px", ge=8, doc="random crop height (training.crop_height)")
+    p_drop_rgb: float = param(0.2, ge=0.0, le=1.0, doc="probability of dropping RGB (modality dropout)")
+    p_drop_thermal: float = param(0.3, ge=0.0, le=1.0, doc="probability of dropping thermal")
+    p_drop_depth: float = param(0.3, ge=0.0, le=1.0, doc="probability of dropping depth")
+    thermal_shift_px: int = param(3, unit="px", ge=0, doc="thermal mis-registration: shift in [-n, n] per axis")
+    brightness_gain: tuple[float, float] = _range((0.5, 1.5), "1", "RGB contrast gain", ge=0.0)
+    brightness_offset: tuple[float, float] = _range((-20.0, 20.0), "RGB counts", "RGB brightness offset")
+    gamma: tuple[float, float] = _range((0.7, 1.4), "1", "RGB gamma", gt=0.0)
+    p_blur: float = param(0.25, ge=0.0, le=1.0, doc="probability of a Gaussian blur of RGB")
+    blur_sigma_px: tuple[float, float] = _range((0.5, 1.5), "px", "blur sigma", gt=0.0)
+    noise_sigma_max: float = param(8.0, unit="RGB counts", ge=0.0, doc="RGB Gaussian noise sigma in [0, this]")
+    p_depth_scale: float = param(0.5, ge=0.0, le=1.0, doc="probability of scaling the depth by 1 + N(0, sigma)")
+    depth_scale_sigma: float = param(0.02, unit="1", ge=0.0, doc="sigma of that depth scale error")
+    thermal_low_percentile: tuple[float, float] = _range((0.5, 5.0), "%", "thermal low percentile", ge=0.0,
+                                                         le=100.0)
+    thermal_high_percentile: tuple[float, float] = _range((95.0, 99.5), "%", "thermal high percentile", ge=0.0,
+                                                          le=100.0)
+    thermal_gain: tuple[float, float] = _range((0.8, 1.2), "1", "gain on the normalised thermal", ge=0.0)
+    p_flip: float = param(0.5, ge=0.0, le=1.0, doc="probability of a horizontal flip")
+    modalities: tuple[bool, bool, bool] = param((True, True, True), doc="(rgb, thermal, depth) trained with; "
+                                                "the RGB-only ablation: (true, false, false)")
+
+    def validate(self) -> None:
+        for name in ("brightness_gain", "brightness_offset", "gamma", "blur_sigma_px", "thermal_low_percentile",
+                     "thermal_high_percentile", "thermal_gain"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name} = {[lo, hi]}: low must not exceed high")
+        if self.thermal_low_percentile[1] >= self.thermal_high_percentile[0]:
+            raise ValueError("thermal_low_percentile must lie below thermal_high_percentile")
 
 
-def augment_frame(cache: FrameCache, i: int, rng: np.random.Generator, cfg: AugmentConfig):
-    """One augmented training frame: a random crop, flip, photometric jitter, thermal mis-registration,
-    modality dropout. Returns (inputs dict, objects (M, 8) in crop px)."""
-    a = cache.a
-    H, W = a["rgb"].shape[1:3]
-    x0 = int(rng.integers(0, W - cfg.crop_w + 1))
-    y0 = int(rng.integers(0, H - cfg.crop_h + 1))
-    sl = (slice(y0, y0 + cfg.crop_h), slice(x0, x0 + cfg.crop_w))
-    rgb = a["rgb"][i][sl].astype(np.float32)
-    sx, sy = rng.integers(-cfg.thermal_shift_px, cfg.thermal_shift_px + 1, 2)
-    th_full = np.roll(a["thermal"][i], (int(sy), int(sx)), axis=(0, 1))
-    th = th_full[sl]
-    dep = a["depth"][i][sl].astype(np.float32)
-    # photometric RGB: brightness/contrast/gamma, blur, noise
-    rgb = rgb * rng.uniform(0.5, 1.5) + rng.uniform(-20, 20)
-    rgb = 255.0 * np.clip(rgb / 255.0, 0, 1) ** rng.uniform(0.7, 1.4)
-    if rng.random() < 0.25:
-        rgb = cv2.GaussianBlur(rgb, (0, 0), rng.uniform(0.5, 1.5))
-    rgb = np.clip(rgb + rng.normal(0, rng.uniform(0, 8), rgb.shape), 0, 255).astype(np.uint8)
-    if rng.random() < 0.5:
-        dep = dep * np.float32(1.0 + rng.normal(0, 0.02))
-    avail = a["avail"][i] & np.asarray(cfg.modalities, bool)
+def _photometric(rgb: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """RGB (float32 counts): contrast/brightness, gamma, sometimes blur, noise -> uint8."""
+    rgb = rgb * rng.uniform(*cfg.brightness_gain) + rng.uniform(*cfg.brightness_offset)
+    rgb = 255.0 * np.clip(rgb / 255.0, 0, 1) ** rng.uniform(*cfg.gamma)
+    if rng.random() < cfg.p_blur:
+        rgb = cv2.GaussianBlur(rgb, (0, 0), rng.uniform(*cfg.blur_sigma_px))
+    return np.clip(rgb + rng.normal(0, rng.uniform(0, cfg.noise_sigma_max), rgb.shape), 0, 255).astype(np.uint8)
+
+
+def _dropout(avail: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     keep = avail.copy()
     for m, p in enumerate((cfg.p_drop_rgb, cfg.p_drop_thermal, cfg.p_drop_depth)):
         if keep[m] and rng.random() < p:
             keep[m] = False
-    if not keep.any():
-        keep = avail.copy()
-    pct = (rng.uniform(0.5, 5.0), rng.uniform(95.0, 99.5))
-    inp = make_inputs(rgb, th, int(a["enc"][i]), dep, keep, pct)
+    return keep if keep.any() else avail.copy()
+
+
+def augment_frame(cache: FrameCache, i: int, rng: np.random.Generator, cfg: AugmentConfig,
+                  norm: NormalisationConfig = DEFAULT_NORMALISATION):
+    """One augmented training frame: a random crop, flip, photometric jitter, thermal mis-registration,
+    modality dropout. Returns (inputs dict, objects (M, 8) in crop px)."""
+    rgb_u8, th_raw, enc, dep_m, avail = cache.frame(i)
+    H, W = rgb_u8.shape[:2]
+    x0 = int(rng.integers(0, W - cfg.crop_w + 1))
+    y0 = int(rng.integers(0, H - cfg.crop_h + 1))
+    sl = (slice(y0, y0 + cfg.crop_h), slice(x0, x0 + cfg.crop_w))
+    rgb = rgb_u8[sl].astype(np.float32)
+    sx, sy = rng.integers(-cfg.thermal_shift_px, cfg.thermal_shift_px + 1, 2)
+    th = np.roll(th_raw, (int(sy), int(sx)), axis=(0, 1))[sl]
+    dep = dep_m[sl]
+    rgb = _photometric(rgb, rng, cfg)
+    if rng.random() < cfg.p_depth_scale:
+        dep = dep * np.float32(1.0 + rng.normal(0, cfg.depth_scale_sigma))
+    keep = _dropout(avail & np.asarray(cfg.modalities, bool), rng, cfg)
+    pct = (rng.uniform(*cfg.thermal_low_percentile), rng.uniform(*cfg.thermal_high_percentile))
+    inp = cached_inputs(rgb, th, enc, dep, keep, norm, pct)
     if inp["modality"][1]:
-        inp["thermal"] = inp["thermal"] * np.float32(rng.uniform(0.8, 1.2))
+        inp["thermal"] = inp["thermal"] * np.float32(rng.uniform(*cfg.thermal_gain))
     obj = cache.objects(i).copy()
     obj[:, [0, 2]] -= x0
     obj[:, [1, 3]] -= y0
-    if rng.random() < 0.5:
+    if rng.random() < cfg.p_flip:
         for k in ("rgb", "thermal", "depth"):
             inp[k] = np.ascontiguousarray(inp[k][:, :, ::-1])
         x1 = cfg.crop_w - obj[:, 2]
@@ -221,11 +123,13 @@ class ClipBatchSampler:
         clip = cache.a["clip"]
         self.by_clip = [np.flatnonzero(clip == c) for c in np.unique(clip)]
 
-    def sample(self) -> list[int]:
+    def sample(self, rng: np.random.Generator | None = None) -> list[int]:
+        """Frame indices of one batch, drawn from ``rng`` (default: the sampler's own seeded generator)."""
+        rng = self.rng if rng is None else rng
         out = []
-        for c in self.rng.choice(len(self.by_clip), self.clips, replace=len(self.by_clip) < self.clips):
+        for c in rng.choice(len(self.by_clip), self.clips, replace=len(self.by_clip) < self.clips):
             idx = self.by_clip[c]
-            start = int(self.rng.integers(0, max(1, len(idx) - self.window)))
+            start = int(rng.integers(0, max(1, len(idx) - self.window)))
             win = idx[start:start + self.window]
-            out += list(self.rng.choice(win, self.frames, replace=len(win) < self.frames))
+            out += list(rng.choice(win, self.frames, replace=len(win) < self.frames))
         return out

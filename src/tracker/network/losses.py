@@ -1,6 +1,11 @@
 """Training losses: CenterNet focal loss on heatmaps, L1 on size/offset at centres, FDTA identity contrastive
 loss over all positive pairs in the batch, depth-bin cross-entropy (+ L1 on log range of the eq.-13 estimate),
-and the diffusion noise-prediction loss of the fusion."""
+and the diffusion noise-prediction loss of the fusion.
+
+Every term is a sum over the batch divided by a count (positives, objects, samples); with a
+:class:`tracker.network.distributed.Reducer` the counts are summed over the processes of a data-parallel run and
+the identity loss sees every process's embeddings, so the gradient DDP averages is the gradient of the loss of
+the whole global batch (the single-process loss, up to float summation order)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,14 +27,20 @@ class LossWeights:
     temperature: float = param(0.1, gt=0.0, doc="contrastive softmax temperature")
 
 
-def focal_loss(logits: torch.Tensor, gt: torch.Tensor, alpha: float = 2.0, beta: float = 4.0) -> torch.Tensor:
+def focal_sum(logits: torch.Tensor, gt: torch.Tensor, alpha: float = 2.0, beta: float = 4.0
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """CenterNet focal loss summed over all cells, and the number of positive cells (its normaliser)."""
     pred = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
     pos = gt.eq(1).float()
     neg = 1.0 - pos
     pos_loss = torch.log(pred) * (1 - pred) ** alpha * pos
     neg_loss = torch.log(1 - pred) * pred ** alpha * (1 - gt) ** beta * neg
-    n = pos.sum()
-    return -(pos_loss.sum() + neg_loss.sum()) / n.clamp(min=1.0)
+    return -(pos_loss.sum() + neg_loss.sum()), pos.sum()
+
+
+def focal_loss(logits: torch.Tensor, gt: torch.Tensor, alpha: float = 2.0, beta: float = 4.0) -> torch.Tensor:
+    total, n = focal_sum(logits, gt, alpha, beta)
+    return total / n.clamp(min=1.0)
 
 
 def gather(feat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -57,31 +68,58 @@ def contrastive_identity_loss(emb: torch.Tensor, ids: torch.Tensor, frames: torc
     return -((logp * pos).sum(1)[has] / npos[has]).mean()
 
 
-def detection_losses(out: dict, tgt: dict, bin_centres: torch.Tensor, clip_of: torch.Tensor,
-                     w: LossWeights) -> dict:
+class LocalReducer:
+    """The single-process reduction (what :class:`tracker.network.distributed.Reducer` does across processes)."""
+    world = 1
+    frame_offset = 0
+
+    @staticmethod
+    def sum(t: torch.Tensor) -> torch.Tensor:
+        return t
+
+    @staticmethod
+    def gather(t: torch.Tensor) -> torch.Tensor:
+        return t
+
+
+def _sum_terms(out: dict, tgt: dict, bin_centres: torch.Tensor) -> dict:
+    """{term: (sum over the batch, count it is divided by)}."""
     mask = tgt["mask"]
-    m = mask.unsqueeze(-1)
-    n = mask.sum().clamp(min=1.0)
-    L = {"heatmap": focal_loss(out["heatmap"], tgt["heatmap"])}
-    L["size"] = (F.l1_loss(gather(out["size"], tgt["index"]), tgt["size"], reduction="none") * m).sum() / n
-    L["offset"] = (F.l1_loss(gather(out["offset"], tgt["index"]), tgt["offset"], reduction="none") * m).sum() / n
-    # identity: embeddings at the centres of all objects in the batch
+    m, n = mask.unsqueeze(-1), mask.sum()
+    T = {"heatmap": focal_sum(out["heatmap"], tgt["heatmap"])}
+    T["size"] = ((F.l1_loss(gather(out["size"], tgt["index"]), tgt["size"], reduction="none") * m).sum(), n)
+    T["offset"] = ((F.l1_loss(gather(out["offset"], tgt["index"]), tgt["offset"], reduction="none") * m).sum(), n)
+    # depth: CE on the LID bin + L1 on log range of the expected depth (eq. 13), per object with a range
+    dsel = (mask > 0) & (tgt["depth_bin"] >= 0)
+    logits = gather(out["depth_logits"], tgt["index"])[dsel]
+    ce = F.cross_entropy(logits, tgt["depth_bin"][dsel], reduction="sum")
+    exp = (torch.softmax(logits, 1) * bin_centres.view(1, -1)).sum(1)
+    l1 = (torch.log(exp.clamp(min=1e-3)) - torch.log(tgt["range"][dsel])).abs().sum()
+    T["depth"] = (ce + l1 + out["depth_logits"].sum() * 0, dsel.sum().float())
+    b = torch.tensor(float(mask.shape[0]))
+    dloss = out.get("diffusion_loss")
+    T["diffusion"] = (dloss * b, b) if dloss is not None else (mask.sum() * 0, b)
+    return T
+
+
+def _identity_rows(out: dict, tgt: dict, clip_of: torch.Tensor, frame_offset: int):
+    """Embeddings at the centres of all objects of the batch, their batch-unique identity keys and frames."""
+    mask = tgt["mask"]
     sel = mask > 0
     emb = F.normalize(gather(out["embedding"], tgt["index"])[sel], dim=1)
     b = mask.shape[0]
-    frame = torch.arange(b, device=mask.device).view(b, 1).expand_as(mask)[sel]
+    frame = (torch.arange(b, device=mask.device) + frame_offset).view(b, 1).expand_as(mask)[sel]
     key = clip_of.view(b, 1).expand_as(mask)[sel] * 100000 + tgt["ident"][sel]
-    L["identity"] = contrastive_identity_loss(emb, key, frame, w.temperature)
-    # depth: CE on the LID bin + L1 on log range of the expected depth (eq. 13)
-    dsel = sel & (tgt["depth_bin"] >= 0)
-    if dsel.any():
-        logits = gather(out["depth_logits"], tgt["index"])[dsel]
-        ce = F.cross_entropy(logits, tgt["depth_bin"][dsel])
-        exp = (torch.softmax(logits, 1) * bin_centres.view(1, -1)).sum(1)
-        l1 = (torch.log(exp.clamp(min=1e-3)) - torch.log(tgt["range"][dsel])).abs().mean()
-        L["depth"] = ce + l1
-    else:
-        L["depth"] = out["depth_logits"].sum() * 0
-    L["diffusion"] = out["diffusion_loss"] if out.get("diffusion_loss") is not None else mask.sum() * 0
+    return emb, key, frame
+
+
+def detection_losses(out: dict, tgt: dict, bin_centres: torch.Tensor, clip_of: torch.Tensor,
+                     w: LossWeights, reducer=LocalReducer) -> dict:
+    """The weighted losses of one (local) batch; ``total`` is what this process back-propagates."""
+    T = _sum_terms(out, tgt, bin_centres)
+    counts = reducer.sum(torch.stack([c.detach().float() for _, c in T.values()]))
+    L = {k: reducer.world * s / counts[i].clamp(min=1.0) for i, (k, (s, _)) in enumerate(T.items())}
+    emb, key, frame = (reducer.gather(x) for x in _identity_rows(out, tgt, clip_of, reducer.frame_offset))
+    L["identity"] = reducer.world * contrastive_identity_loss(emb, key, frame, w.temperature)
     L["total"] = sum(getattr(w, k) * L[k] for k in ("heatmap", "size", "offset", "identity", "depth", "diffusion"))
     return L

@@ -1,16 +1,17 @@
-"""``tracker-train``: train the detector on simulated contract bags (generated with tracker.sim when missing).
+"""``tracker-train``: train the detector on contract bags (simulated by default, or any bag given).
 
-    tracker-train --model embedded --fusion diffusion --steps 1200 --seed 0 --out build/train/fused
-    tracker-train --model embedded --fusion concat --out build/train/concat           # ablation
-    tracker-train --model embedded --fusion concat --modalities rgb --out build/train/rgb   # RGB-only
+    tracker-train --model embedded --fusion diffusion --steps 3000 --seed 1 --out build/train/v2_s1  # sim bags
+    tracker-train 'build/bags/*' data/vtmot_bags/seq01 --val build/val/* --out build/train/mine      # any bags
+    tracker-train BAGS --init models/embedded.pt --steps 500 --out build/train/ft                   # fine-tune
+    tracker-train --resume build/train/mine                                                         # continue
+    torchrun --nproc_per_node 2 -m tracker.network.train BAGS --out build/train/ddp                 # DDP
 
-Seeded and reproducible (numpy / torch generators from --seed, single-threaded by default, deterministic
-data order); tqdm progress; checkpoints (``last.pt``) and a validation score per condition (person AP@0.5 on
-the held-out bags of ``data.val``) in ``metrics.json`` next to them.
+Reproducible: every draw is seeded by (--seed, step) (tracker.network.loader), single-threaded by default;
+``--resume`` continues an interrupted run bit for bit. Outputs in --out: last.pt, best.pt, state.pt
+(tracker.network.checkpoint), metrics.json, metrics.jsonl and train.log (tracker.network.runlog).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -22,16 +23,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tracker.common.config import ConfigError, from_mapping, load_yaml, param, section
+from tracker.common.config import ConfigError, from_mapping, param
+from tracker.pipeline.registration import RegistrationConfig
 
-from .dataset import AugmentConfig, ClipBatchSampler, FrameCache, augment_frame, bag_specs
+from .cache import CacheConfig, FrameCache
+from .checkpoint import (BEST, LAST, STATE, init_weights, load_checkpoint, load_state,  # noqa: F401 - re-exported
+                         restore_rng_states, save_state, save_weights)
+from .dataset import AugmentConfig
 from .decode import decode
+from .distributed import DistContext, from_environment, rank_slice, reducer_for, shutdown, wrap
+from .loader import DIFFUSION_STREAM, StepBatches, make_loader, step_seed
 from .losses import LossWeights, detection_losses
 from .metrics import ConditionAP
-from .model import CLASS_NAMES, MODALITIES, ModelConfig, TrackerNet, load_model_config
-from .targets import build_targets
+from .model import ModelConfig, TrackerNet
+from .runlog import RunLog
+from .sources import RunData, run_data
+from .spec import CLASS_NAMES, INPUT_NAMES, MODALITIES
 
 log = logging.getLogger("tracker.train")
+#: augmentation keys that come from elsewhere (training.crop_width/height, --modalities)
+AUGMENT_FROM_ELSEWHERE = {"crop_w": "training.crop_width", "crop_h": "training.crop_height",
+                          "modalities": "--modalities"}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = param(1200, unit="steps", ge=1)
@@ -43,9 +57,20 @@ class TrainConfig:
     warmup_steps: int = param(50, unit="steps", ge=0)
     crop_width: int = param(224, unit="px", ge=32)
     crop_height: int = param(160, unit="px", ge=32)
-    eval_every: int = param(0, unit="steps", ge=0, doc="0: only at the end")
-    checkpoint_every: int = param(250, unit="steps", ge=0, doc="write last.pt every this many steps (0: end only)")
+    grad_clip_norm: float = param(10.0, unit="1", gt=0.0, doc="gradients are clipped to this total L2 norm")
+    log_every: int = param(25, unit="steps", ge=1, doc="record the losses in the history every this many steps")
+    eval_every: int = param(0, unit="steps", ge=0, doc="validate (and keep best.pt) every this many steps; 0: end")
+    checkpoint_every: int = param(250, unit="steps", ge=0, doc="write state.pt and last.pt every this many steps "
+                                  "(0: at the end only)")
     threads: int = param(1, ge=1, doc="torch CPU threads (1 is fastest on a shared machine)")
+    workers: int = param(0, ge=0, doc="DataLoader worker processes preparing batches (0: in the training process)")
+    worker_start: str = param("spawn", choices=("spawn", "forkserver", "fork"), doc="how workers are started")
+    batchnorm: str = param("batch", choices=("batch", "frozen"), doc="batch: batch statistics (SyncBatchNorm under "
+                           "DDP on CUDA); frozen: running statistics, not updated (fine-tuning, CPU DDP parity)")
+    weights_dtype: str = param("float32", choices=("float32", "float16"), doc="dtype of last.pt / best.pt weights")
+    best_class: str = param("person", doc="class whose validation AP over all conditions picks best.pt; 'mean': "
+                            "the mean over classes")
+    device: str = param("auto", choices=("auto", "cpu", "cuda"), doc="auto: CUDA when available")
 
 
 def person_ap_by_condition(net: TrackerNet, cache: FrameCache, modalities=(True, True, True),
@@ -53,149 +78,264 @@ def person_ap_by_condition(net: TrackerNet, cache: FrameCache, modalities=(True,
     """Person (and vehicle) AP@0.5 per condition and overall on an un-augmented cache."""
     net.eval()
     ap = ConditionAP(CLASS_NAMES)
-    conds = cache.conditions
-    n = len(cache)
+    dev = next(net.parameters()).device
     with torch.no_grad():
-        for s in range(0, n, batch):
-            idx = list(range(s, min(n, s + batch)))
+        for s in range(0, len(cache), batch):
+            idx = list(range(s, min(len(cache), s + batch)))
             inp = [cache.network_inputs(i, modalities) for i in idx]
-            t = {k: torch.from_numpy(np.stack([x[k] for x in inp])) for k in ("rgb", "thermal", "depth", "modality")}
+            t = {k: torch.from_numpy(np.stack([x[k] for x in inp])).to(dev) for k in INPUT_NAMES}
             out = net.postprocess(net(t["rgb"], t["thermal"], t["depth"], t["modality"]))
-            out = {k: v.numpy() for k, v in out.items()}
+            out = {k: v.cpu().numpy() for k, v in out.items()}
             for b, i in enumerate(idx):
-                ap.add(conds[int(cache.a["clip"][i])], decode(out, 100, score_threshold, b), cache.objects(i))
+                ap.add(cache.conditions[int(cache.a["clip"][i])], decode(out, 100, score_threshold, b),
+                       cache.objects(i))
     return ap.result()
 
 
-def _collate(items, crop_w, crop_h, bin_centres):
-    inp = {k: torch.from_numpy(np.stack([it[0][k] for it in items])) for k in ("rgb", "thermal", "depth", "modality")}
-    tg = [build_targets(it[1], crop_w, crop_h, len(CLASS_NAMES), bin_centres) for it in items]
-    tgt = {k: torch.from_numpy(np.stack([t[k] for t in tg])) for k in tg[0]}
-    return inp, tgt
+def best_score(val_ap: dict, best_class: str) -> float | None:
+    """The number best.pt is chosen by: AP over all conditions of ``best_class`` (or the class mean)."""
+    allc = val_ap.get("all") or {}
+    vals = [v for k, v in allc.items() if v is not None and (best_class == "mean" or k == best_class)]
+    return float(np.mean(vals)) if vals else None
 
 
-def train(model_cfg: ModelConfig, cfg: TrainConfig, data: dict, out_dir: Path, seed: int,
-          modalities=(True, True, True), weights: LossWeights = LossWeights(), progress: bool = True,
-          command: str = "") -> dict:
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    root = Path(data["root"])
-    W, H = model_cfg.input_width, model_cfg.input_height
-    train_cache = FrameCache.build(bag_specs(data["train"]), root, W, H, int(data.get("train_stride", 1)), "train",
-                                   progress)
-    val_cache = FrameCache.build(bag_specs(data["val"]), root, W, H, int(data.get("val_stride", 1)), "val", progress)
-    net = TrackerNet(model_cfg)
-    bins = net.heads.bin_centres.numpy()
+def _optimiser(net: TrackerNet, cfg: TrainConfig):
+    """AdamW with a linear warm-up and a cosine decay to 0 at ``cfg.steps``."""
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps))
                                               * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))))
-    sampler = ClipBatchSampler(train_cache, cfg.clips_per_batch, cfg.frames_per_clip, cfg.window, seed)
-    rng = np.random.default_rng([seed, 1])
-    gen = torch.Generator().manual_seed(seed + 2)
-    aug = AugmentConfig(cfg.crop_width, cfg.crop_height, modalities=tuple(modalities))
-    if sum(modalities) == 1:  # a single-modality model (the RGB-only ablation) never drops its only input
-        aug = replace(aug, p_drop_rgb=0.0)
-    history, t0 = [], time.time()
-    steps = range(cfg.steps)
-    if progress:
-        from tqdm import tqdm
-        steps = tqdm(steps, desc=f"training {out_dir.name}", unit="step", mininterval=5.0)
+    return opt, sched
+
+
+def augment_config(cfg: TrainConfig, augment: AugmentConfig | None, modalities) -> AugmentConfig:
+    """``augment`` with the crop of ``cfg`` and the trained modalities; a single-modality model (the RGB-only
+    ablation) never drops its only input."""
+    aug = replace(augment or AugmentConfig(), crop_w=cfg.crop_width, crop_h=cfg.crop_height,
+                  modalities=tuple(bool(m) for m in modalities))
+    return replace(aug, p_drop_rgb=0.0) if sum(modalities) == 1 else aug
+
+
+def _train_mode(net: TrackerNet, cfg: TrainConfig) -> None:
     net.train()
-    for step in steps:
-        idx = sampler.sample()
-        items = [augment_frame(train_cache, i, rng, aug) for i in idx]
-        inp, tgt = _collate(items, cfg.crop_width, cfg.crop_height, bins)
-        clip_of = torch.from_numpy(train_cache.a["clip"][idx].astype(np.int64))
-        out = net(inp["rgb"], inp["thermal"], inp["depth"], inp["modality"], generator=gen)
-        L = detection_losses(out, tgt, net.heads.bin_centres, clip_of, weights)
-        opt.zero_grad(set_to_none=True)
-        L["total"].backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
-        opt.step()
-        sched.step()
-        if step % 25 == 0 or step == cfg.steps - 1:
-            rec = {"step": step, "time_s": round(time.time() - t0, 1), **{k: round(float(v.detach()), 4) for k, v in L.items()}}
-            history.append(rec)
-            if progress and hasattr(steps, "set_postfix"):
-                steps.set_postfix(loss=rec["total"], hm=rec["heatmap"])
-            else:
-                log.info("step %d %s", step, rec)
-        if cfg.checkpoint_every and step and step % cfg.checkpoint_every == 0:
-            torch.save({"model_config": asdict(model_cfg), "state_dict": net.state_dict(), "step": step,
-                        "optimizer": opt.state_dict()}, out_dir / "last.pt")
-        if cfg.eval_every and step and step % cfg.eval_every == 0:
-            log.info("step %d validation %s", step, person_ap_by_condition(net, val_cache, modalities))
-            net.train()
-    train_time = time.time() - t0
-    ap = person_ap_by_condition(net, val_cache, modalities)
-    result = {"command": command, "seed": seed, "model": asdict(model_cfg), "train": asdict(cfg),
-              "modalities": [m for m, on in zip(MODALITIES, modalities) if on], "train_time_s": round(train_time, 1),
-              "train_frames": len(train_cache), "val_frames": len(val_cache),
-              "train_bags": data["train"], "val_bags": data["val"], "val_ap": ap, "history": history}
-    torch.save({"model_config": asdict(model_cfg), "state_dict": net.state_dict(), "step": cfg.steps, "result": result},
-               out_dir / "last.pt")
-    (out_dir / "metrics.json").write_text(json.dumps(result, indent=1))
-    return result
+    if cfg.batchnorm == "frozen":
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
 
 
-def load_checkpoint(path: str | Path) -> tuple[TrackerNet, dict]:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {p}")
-    ck = torch.load(p, map_location="cpu", weights_only=False)
-    cfg = from_mapping(ModelConfig, ck["model_config"], where="checkpoint.model_config")
-    net = TrackerNet(cfg)
-    net.load_state_dict(ck["state_dict"])
-    return net.eval(), ck.get("result", {})
+@dataclass
+class Session:
+    """What one training process holds while it runs."""
+    run: dict
+    ctx: DistContext
+    cfg: TrainConfig
+    model_cfg: ModelConfig
+    net: TrackerNet
+    model: torch.nn.Module
+    opt: object
+    sched: object
+    train_cache: FrameCache
+    val_cache: FrameCache | None
+    out_dir: Path
+    start: int = 0
+    best: dict | None = None
+    history: list | None = None
+    train_time_s: float = 0.0
+
+    @property
+    def flags(self) -> tuple:
+        return tuple(self.run["modalities"])
+
+
+def _step(s: Session, batch, gen: torch.Generator, weights: LossWeights, reducer) -> dict:
+    """One optimiser step on a loader item; returns the global-batch losses (floats)."""
+    step, inp, tgt, clip_of = batch
+    dev = s.ctx.device
+    inp = {k: v.to(dev) for k, v in inp.items()}
+    tgt = {k: v.to(dev) for k, v in tgt.items()}
+    gen.manual_seed(step_seed(s.run["seed"], DIFFUSION_STREAM, s.ctx.rank, step))
+    out = s.model(inp["rgb"], inp["thermal"], inp["depth"], inp["modality"], generator=gen)
+    L = detection_losses(out, tgt, s.net.heads.bin_centres.to(dev), clip_of.to(dev), weights, reducer)
+    s.opt.zero_grad(set_to_none=True)
+    L["total"].backward()
+    torch.nn.utils.clip_grad_norm_(s.net.parameters(), s.cfg.grad_clip_norm)
+    s.opt.step()
+    s.sched.step()
+    return reducer.mean(L) if s.ctx.active else {k: float(v.detach()) for k, v in L.items()}
+
+
+def _validate(s: Session, step: int, rlog: RunLog) -> dict:
+    """Validation AP (rank 0; {} without validation bags); keeps best.pt."""
+    if s.val_cache is None or not s.ctx.is_main:
+        return {}
+    val_ap = person_ap_by_condition(s.net, s.val_cache, s.flags)
+    _train_mode(s.net, s.cfg)
+    rlog.validation(step, val_ap)
+    score = best_score(val_ap, s.cfg.best_class)
+    if score is not None and (not s.best or score > s.best["score"]):
+        s.best = {"step": step + 1, "score": score, "val_ap": val_ap}
+        save_weights(s.out_dir / BEST, s.model_cfg, s.net, step + 1, s.cfg.weights_dtype, val_ap=val_ap)
+    return val_ap
+
+
+def _checkpoint(s: Session, done: int, t_seg: float) -> None:
+    if s.ctx.is_main:
+        run = {**s.run, "train_time_s": round(s.train_time_s + time.time() - t_seg, 1)}
+        save_state(s.out_dir / STATE, s.net, s.opt, s.sched, done, run, {"best": s.best, "history": s.history})
+        save_weights(s.out_dir / LAST, s.model_cfg, s.net, done, s.cfg.weights_dtype)
+
+
+def _loop(s: Session, weights: LossWeights, aug: AugmentConfig, progress: bool, stop_at: int | None) -> int:
+    """Steps s.start .. until the end or ``stop_at``; returns the number of steps done."""
+    cfg, ctx = s.cfg, s.ctx
+    n = cfg.clips_per_batch * cfg.frames_per_clip
+    part = rank_slice(n, ctx)
+    batches = StepBatches(s.train_cache, cfg.clips_per_batch, cfg.frames_per_clip, cfg.window, aug,
+                          s.run["seed"], s.net.heads.bin_centres.cpu().numpy(), part)
+    stop = min(cfg.steps, stop_at) if stop_at else cfg.steps
+    reducer = reducer_for(ctx, part.stop - part.start)
+    gen, done, t_seg = torch.Generator(), s.start, time.time()
+    rlog = RunLog(s.out_dir, s.start, cfg.steps, ctx.is_main, progress)
+    _train_mode(s.net, cfg)
+    try:
+        for batch in make_loader(batches, s.start, stop, cfg.workers, cfg.worker_start):
+            step = int(batch[0])
+            L = _step(s, batch, gen, weights, reducer)
+            done = step + 1
+            rlog.advance()
+            if step % cfg.log_every == 0 or done == cfg.steps:
+                s.history.append(rlog.step(step, L, float(s.sched.get_last_lr()[0])))
+            if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
+                _validate(s, step, rlog)
+                ctx.barrier()
+            if (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == stop:
+                _checkpoint(s, done, t_seg)
+        s.train_time_s += time.time() - t_seg
+        if done == cfg.steps:
+            s.run["final_val_ap"] = _validate(s, done - 1, rlog)
+    finally:
+        rlog.close()
+    return done
+
+
+def _result(s: Session) -> dict:
+    r = s.run
+    return {"command": r["command"], "seed": r["seed"], "model": r["model"], "train": r["train"],
+            "augment": r["augment"], "modalities": [m for m, on in zip(MODALITIES, s.flags) if on],
+            "train_time_s": round(s.train_time_s, 1), "train_frames": len(s.train_cache),
+            "val_frames": len(s.val_cache) if s.val_cache is not None else 0,
+            "train_bags": r["data"]["train"], "val_bags": r["data"]["val"], "init": r.get("init"),
+            "val_ap": r.get("final_val_ap", {}), "best": s.best, "world_size": s.ctx.world, "history": s.history}
+
+
+def _caches(rd: RunData, model_cfg: ModelConfig, ctx: DistContext, progress: bool):
+    """(train cache, val cache or None); rank 0 renders missing simulator bags and writes missing caches."""
+    reg = from_mapping(RegistrationConfig, rd.registration, where="run.registration")
+    W, H = model_cfg.input_width, model_cfg.input_height
+
+    def build(show: bool):
+        tr = FrameCache.from_sources(list(rd.train), rd.cache_dir, W, H, rd.train_stride, reg, rd.depth_storage,
+                                     show, "train")
+        va = FrameCache.from_sources(list(rd.val), rd.cache_dir, W, H, rd.val_stride, reg, rd.depth_storage,
+                                     show, "val") if rd.val else None
+        return tr, va
+    caches = None
+    if ctx.is_main:
+        rd.render_missing()
+        caches = build(progress)
+    ctx.barrier()
+    return caches or build(False)
+
+
+def _session(run: dict, out_dir: Path, ctx: DistContext, progress: bool, state: dict | None) -> Session:
+    mcfg = from_mapping(ModelConfig, run["model"], where="run.model")
+    cfg = from_mapping(TrainConfig, run["train"], where="run.train")
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(run["seed"])
+    tr, va = _caches(RunData.from_json(run["data"]), mcfg, ctx, progress)
+    net = TrackerNet(mcfg)
+    if state is not None:
+        net.load_state_dict(state["state_dict"])
+    elif run.get("init"):
+        icfg, sd = init_weights(run["init"])
+        if icfg != mcfg:
+            raise ConfigError(f"--init {run['init']}: its model config differs from the one trained: "
+                              f"{ {k: v for k, v in asdict(icfg).items() if asdict(mcfg)[k] != v} }")
+        net.load_state_dict(sd)
+    net.to(ctx.device)
+    opt, sched = _optimiser(net, cfg)
+    s = Session(run, ctx, cfg, mcfg, net, net, opt, sched, tr, va, out_dir, history=[])
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        restore_rng_states(state["rng"])
+        s.start, s.best, s.history = int(state["step"]), state["best"]["best"], list(state["best"]["history"])
+        s.train_time_s = float(run.get("train_time_s", 0.0))
+    s.model = wrap(net, ctx, sync_bn=cfg.batchnorm == "batch")
+    return s
+
+
+def run_training(run: dict, out_dir: Path, progress: bool = True, state: dict | None = None,
+                 stop_at: int | None = None) -> dict:
+    """Train the run described by ``run`` (from :func:`describe_run`, or a resume state's) in ``out_dir``."""
+    ctx = from_environment(run["train"].get("device", "auto"))
+    try:
+        if ctx.is_main:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        s = _session(run, out_dir, ctx, progress, state)
+        weights = from_mapping(LossWeights, run["weights"], where="run.weights")
+        aug = from_mapping(AugmentConfig, run["augment"], where="run.augment")
+        done = _loop(s, weights, aug, progress, stop_at)
+        result = {**_result(s), "steps_done": done}
+        if ctx.is_main and done == s.cfg.steps:
+            save_weights(out_dir / LAST, s.model_cfg, s.net, done, s.cfg.weights_dtype, result=result)
+            (out_dir / "metrics.json").write_text(json.dumps(result, indent=1))
+        return result
+    finally:
+        shutdown(ctx)
+
+
+def describe_run(model_cfg: ModelConfig, cfg: TrainConfig, data: RunData, seed: int, modalities, weights,
+                 aug: AugmentConfig, command: str = "", init: str | None = None) -> dict:
+    """Everything a run is made of (saved in state.pt: ``--resume`` needs nothing else)."""
+    return {"command": command, "seed": int(seed), "model": asdict(model_cfg), "train": asdict(cfg),
+            "augment": asdict(aug), "weights": asdict(weights), "modalities": [bool(m) for m in modalities],
+            "data": data.to_json(), "init": str(init) if init else None}
+
+
+def train(model_cfg: ModelConfig, cfg: TrainConfig, data, out_dir: Path, seed: int,
+          modalities=(True, True, True), weights: LossWeights = LossWeights(), progress: bool = True,
+          command: str = "", augment: AugmentConfig | None = None, *, init: str | None = None,
+          stop_at: int | None = None, cache: CacheConfig = CacheConfig()) -> dict:
+    """Train from ``seed`` on ``data`` (a :class:`RunData`, or the ``data`` section of config/network.yaml:
+    simulator bags); ``init``: a .pt checkpoint to start from; ``stop_at``: stop after that many steps as if
+    interrupted (state.pt written; continue with :func:`resume`). Returns the metrics (metrics.json)."""
+    rd = data if isinstance(data, RunData) else run_data(data, cache.dir, cache.depth_storage)
+    run = describe_run(model_cfg, cfg, rd, seed, modalities, weights, augment_config(cfg, augment, modalities),
+                       command, init)
+    return run_training(run, Path(out_dir), progress, None, stop_at)
+
+
+def resume(run_dir: Path, progress: bool = True, stop_at: int | None = None, workers: int | None = None) -> dict:
+    """Continue the run in ``run_dir`` from its state.pt (``workers`` may change: batches do not depend on it)."""
+    state = load_state(Path(run_dir))
+    run = state["run"]
+    if workers is not None:
+        run["train"]["workers"] = int(workers)
+    return run_training(run, Path(run_dir), progress, state, stop_at)
+
+
+def load_augment_config(mapping) -> AugmentConfig:
+    """The ``augment`` section of config/network.yaml (its crop and modalities are set elsewhere)."""
+    for key, where in AUGMENT_FROM_ELSEWHERE.items():
+        if key in (mapping or {}):
+            raise ConfigError(f"augment.{key}: set by {where}, not in the augment section")
+    return from_mapping(AugmentConfig, mapping, where="augment")
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="tracker-train", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="config/network.yaml")
-    ap.add_argument("--model", default=None, help="model config name (default: the file's `model`)")
-    ap.add_argument("--fusion", choices=("diffusion", "concat"), default=None)
-    ap.add_argument("--plain-conv", action="store_true", help="plain 3x3 convs in the neck instead of DCNv2")
-    ap.add_argument("--modalities", default="rgb,thermal,depth", help="modalities the model is trained with")
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", required=True, help="output directory (checkpoint, metrics.json)")
-    ap.add_argument("--no-progress", action="store_true")
-    a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
-    try:
-        data = load_yaml(a.config)
-        name = a.model or data.get("model", "embedded")
-        over = {}
-        if a.fusion:
-            over["fusion"] = a.fusion
-        if a.plain_conv:
-            over["deformable"] = False
-        mcfg = load_model_config(name, a.config, over)
-        tmap = dict(data.get("training", {}))
-        if a.steps is not None:
-            tmap["steps"] = a.steps
-        if a.threads is not None:
-            tmap["threads"] = a.threads
-        tcfg = from_mapping(TrainConfig, tmap, where="training")
-        weights = from_mapping(LossWeights, data.get("loss_weights", {}), where="loss_weights")
-        mods = [m.strip() for m in a.modalities.split(",") if m.strip()]
-        bad = [m for m in mods if m not in MODALITIES]
-        if bad or not mods:
-            raise ConfigError(f"--modalities: unknown {bad}; valid: {', '.join(MODALITIES)}")
-        flags = tuple(m in mods for m in MODALITIES)
-        datasec = dict(section(data, "data", a.config))
-    except ConfigError as e:
-        print(f"tracker-train: {e}", file=sys.stderr)
-        return 2
-    command = "tracker-train " + " ".join(argv if argv is not None else sys.argv[1:])
-    log.info("training %s (fusion %s, %s neck, modalities %s) for %d steps, seed %d -> %s", name, mcfg.fusion,
-             "DCNv2" if mcfg.deformable else "plain-conv", ",".join(mods), tcfg.steps, a.seed, a.out)
-    res = train(mcfg, tcfg, datasec, Path(a.out), a.seed, flags, weights, not a.no_progress, command)
-    log.info("validation person/vehicle AP@0.5 per condition: %s", json.dumps(res["val_ap"]))
-    log.info("train time %.0f s; checkpoint %s", res["train_time_s"], Path(a.out) / "last.pt")
-    return 0
+    from .train_cli import main as cli
+    return cli(argv)
 
 
 if __name__ == "__main__":
