@@ -1,0 +1,129 @@
+"""World B (tracker.sim_gl): ground truth against its own render passes, thermal and depth physics,
+determinism. Small images and few frames (one OpenGL context per module)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracker.sim_gl.config import GLSimConfig, with_overrides
+from tracker.sim_gl.engine import World
+from tracker.sim_gl.geometry import assemble
+from tracker.data.gt_rules import in_image_fraction
+
+SMALL = {"color": {"width": 192, "height": 144}, "thermal": {"width": 160, "height": 128},
+         "depth": {"width": 192, "height": 144}, "light": {"shadow_map_px": 256},
+         "world": {"n_people": (5, 5), "n_vehicles": (1, 1), "n_parked": (1, 1), "n_buildings": (1, 1),
+                   "n_clutter": (3, 3), "n_negatives": (2, 2), "x_range_m": (4.0, 14.0), "y_half_m": 5.0}}
+TIMES = (0.2, 0.6, 1.0)
+
+
+def small_config(**extra) -> GLSimConfig:
+    cfg = with_overrides(GLSimConfig(), SMALL)
+    return with_overrides(cfg, extra) if extra else cfg
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = World(small_config(thermal_scene={"ambient_c": (15.0, 15.0), "ground_offset_k": (1.0, 1.0)}), 1.5, 4)
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def colour_frames(world):
+    return [world.render("color", t) for t in TIMES]
+
+
+def test_scene_has_people_vehicles_and_labels(world):
+    classes = [c for _, c in world.scene.labels]
+    assert classes.count("person") >= 5 and "vehicle" in classes
+    ids = [i for i, _ in world.scene.labels]
+    assert len(set(ids)) == len(ids)
+
+
+def test_gt_boxes_enclose_the_rendered_pixels_of_each_object(colour_frames, world):
+    checked = 0
+    for f in colour_frames:
+        gid_of = {ident: k + 1 for k, (ident, _) in enumerate(world.scene.labels)}
+        for o in f.gt:
+            v, u = np.nonzero(f.ids == gid_of[o.id])
+            if len(u) == 0:
+                continue
+            x1, y1, x2, y2 = o.box2d
+            assert u.min() >= x1 - 0.5 and u.max() <= x2 + 0.5, o.id
+            assert v.min() >= y1 - 0.5 and v.max() <= y2 + 0.5, o.id
+            checked += 1
+    assert checked >= 3
+
+
+def test_visibility_is_visible_over_alone_pixels(world):
+    """Visibility = pixels of the object in the id pass / pixels of the object rendered with nothing else,
+    x the in-image fraction of its box (the alone render is done here, independently of the GT code)."""
+    t = TIMES[1]
+    f = world.render("color", t)
+    gid_of = {ident: k + 1 for k, (ident, _) in enumerate(world.scene.labels)}
+    gl, cam = world.gl, world.cameras["color"]
+    seen = []
+    for o in f.gt:
+        gid = gid_of[o.id]
+        static = [s for s in world.scene.static if s[3] == gid]
+        dynamic = [p for p in world.scene.posed(t) if p[3] == gid]
+        gl.set_static(assemble(static))
+        gl.set_dynamic(assemble(dynamic))
+        _, aux = gl.render("color", cam, world.T_world_cam("color"))
+        alone = int(np.count_nonzero(np.rint(aux[..., 1]) == gid))
+        visible = int(np.count_nonzero(f.ids == gid))
+        expected = visible / alone * in_image_fraction(o.box2d, cam.width, cam.height) if alone else 0.0
+        assert o.visibility == pytest.approx(min(expected, 1.0), abs=1e-6), o.id
+        seen.append(o.visibility)
+    gl.set_static(world._static)  # restore the scene for the other tests
+    assert len(seen) >= 3 and min(seen) < 0.999  # something is occluded or cut by the border
+
+
+def test_person_is_warmer_than_the_ground_at_15c(world):
+    f = world.render("thermal", TIMES[1])
+    kelvin = f.image.astype(np.float64) / 100.0
+    person_ids = [k + 1 for k, (_, c) in enumerate(world.scene.labels) if c == "person"]
+    person = np.isin(f.ids, person_ids)
+    assert person.sum() > 20
+    ground = (f.ids == 0) & (np.arange(f.ids.shape[0])[:, None] > 0.8 * f.ids.shape[0])
+    assert np.median(kelvin[person]) > np.median(kelvin[ground]) + 4.0
+    assert 273.15 + 25 < np.percentile(kelvin[person], 90) < 273.15 + 37
+
+
+def test_depth_at_a_person_box_centre_is_the_gt_distance(world, colour_frames):
+    cfg, dep = world.cfg.depth_sensor, world.cameras["depth"]
+    T_depth_color = world.extrinsics["depth"].inverse()
+    checked = 0
+    for t, f in zip(TIMES, colour_frames):
+        d = world.render("depth", t)
+        metres = np.where(d.image > 0, d.image / 1000.0, np.nan)
+        for o in f.gt:
+            if o.cls != "person" or o.visibility < 0.9 or o.center3d[2] > cfg.max_range_m - 2:
+                continue
+            p = T_depth_color.apply(o.center3d)
+            uv, _ = dep.project(p[None])
+            u, v = uv[0]
+            patch = metres[int(v) - 1:int(v) + 2, int(u) - 1:int(u) + 2]
+            if np.isfinite(patch).sum() == 0:
+                continue
+            z = np.nanmedian(patch)
+            sigma = cfg.noise_base_m + cfg.noise_quadratic * p[2] ** 2
+            assert abs(z - p[2]) < 0.5 * max(o.size3d[:2]) + 3 * sigma, (o.id, z, p[2])
+            checked += 1
+    assert checked >= 1
+
+
+def test_same_seed_gives_identical_frames_and_another_seed_differs():
+    cfg = small_config()
+    frames = []
+    for seed in (7, 7, 8):
+        w = World(cfg, 0.5, seed)
+        frames.append([(f.image.copy(), f.gt) for f in w.frames(w.events[:6])])
+        w.close()
+    for (a, ga), (b, gb) in zip(frames[0], frames[1]):
+        assert np.array_equal(a, b)
+        assert (ga is None) == (gb is None)
+        if ga:
+            assert [(o.id, o.box2d, o.visibility) for o in ga] == [(o.id, o.box2d, o.visibility) for o in gb]
+    assert not all(np.array_equal(a, c) for (a, _), (c, _) in zip(frames[0], frames[2]))
