@@ -267,3 +267,17 @@ def describe_values(obj: Any, prefix: str = "", marked: typing.Collection[str] =
         doc = f" - {m['doc']}" if m.get("doc") else ""
         lines.append(f"{'*' if path in marked else ' '} {path} = {value!r}{unit}{rng}{doc}")
     return lines
+
+
+def parse_names(names: str | typing.Iterable[str] | None, valid: typing.Collection[str], kind: str) -> list[str]:
+    """A comma-separated string (or iterable) of names, stripped, each checked against ``valid``; ConfigError
+    naming the unknown one and the valid list (e.g. the simulators' preset lists)."""
+    if names is None:
+        return []
+    if isinstance(names, str):
+        names = names.split(",")
+    out = [n.strip() for n in names if n and n.strip()]
+    for n in out:
+        if n not in valid:
+            raise ConfigError(f"unknown {kind} {n!r}; valid {kind}s: {', '.join(valid)}")
+    return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from tracker.common.config import ConfigError
+from tracker.common.config import parse_names
 
 from .config import SimConfig, with_overrides
 
@@ -54,15 +54,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (
 
 
 def parse_preset_names(names: str | Iterable[str] | None) -> list[str]:
-    if names is None:
-        return []
-    if isinstance(names, str):
-        names = names.split(",")
-    out = [n.strip() for n in names if n and n.strip()]
-    for n in out:
-        if n not in PRESETS:
-            raise ConfigError(f"unknown preset {n!r}; valid presets: {', '.join(PRESETS)}")
-    return out
+    return parse_names(names, PRESETS, "preset")
 
 
 def apply_presets(cfg: SimConfig, names: str | Iterable[str] | None) -> SimConfig:

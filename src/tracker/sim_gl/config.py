@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from tracker.common.config import ConfigError, from_mapping, load_yaml, param
+from tracker.common.config import from_mapping, load_yaml, param, parse_names
 
 
 @dataclass(frozen=True)
@@ -165,15 +165,7 @@ PRESETS: Mapping[str, tuple[str, Mapping[str, Any]]] = MappingProxyType({
 
 
 def parse_presets(names: str | Iterable[str] | None) -> list[str]:
-    if names is None:
-        return []
-    if isinstance(names, str):
-        names = names.split(",")
-    out = [n.strip() for n in names if n and n.strip()]
-    for n in out:
-        if n not in PRESETS:
-            raise ConfigError(f"unknown preset {n!r}; valid presets: {', '.join(PRESETS)}")
-    return out
+    return parse_names(names, PRESETS, "preset")
 
 
 def apply_presets(cfg: GLSimConfig, names) -> GLSimConfig:
