@@ -3,6 +3,10 @@
     ros2 launch tracker multimodal.launch.py [config:=...] [model:=...] [namespace:=...] [use_sim_time:=true]
         [color_image:=/my/rgb] [thermal_image:=...] [depth_image:=...] [color_info:=...] ...
 
+Topics are relative to the namespace: namespace:=robot1 reads /robot1/camera/color/image_raw (and the other
+cameras) and publishes /robot1/tracker/tracks, ...; /tf_static and /diagnostics stay absolute. An input argument
+without a leading / is relative to the namespace as well (docs/ros-install.md).
+
 The pip-only equivalent is `tracker-run` (tracker.nodes.runner), which starts the same node with the same
 parameters; tests/test_launch_runner.py checks that both agree. This file only composes the node and loads the
 YAML (no eval, no subprocesses).
@@ -29,7 +33,8 @@ def generate_launch_description():
         DeclareLaunchArgument("model", default_value="", description="model file (overrides backend.model)"),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the node"),
         DeclareLaunchArgument("use_sim_time", default_value="false", description="follow /clock"),
-    ] + [DeclareLaunchArgument(k, default_value=v, description=f"remap of {v}") for k, v in REMAP_ARGUMENTS.items()]
+    ] + [DeclareLaunchArgument(k, default_value=v, description=f"input topic {v} (relative to the namespace)")
+         for k, v in REMAP_ARGUMENTS.items()]
 
     node = LifecycleNode(
         package="tracker", executable="tracker_node", name="tracker",

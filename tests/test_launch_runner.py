@@ -162,7 +162,7 @@ def test_same_nodes_with_given_arguments(launch_entities):
     ctx, nodes = _described(launch_entities, given)
     assert nodes == _runner({**given, "config": ctx["config"]})
     assert nodes[0]["parameters"]["use_sim_time"] is True
-    assert ("/camera/color/image_raw", "/cam/rgb") in nodes[0]["remappings"]
+    assert ("camera/color/image_raw", "/cam/rgb") in nodes[0]["remappings"]
 
 
 def test_launch_uses_lifecycle_transitions(launch_entities):
@@ -190,14 +190,15 @@ def test_shipped_yaml_files_validate():
     from tracker.nodes.player import load_player_config
     from tracker.nodes.recorder import load_recorder_config
     cfg = load_node_config(ROOT / "config" / "tracker_node.yaml")
-    assert cfg.topics.tracks == "/tracker/tracks"
+    assert cfg.topics.tracks == "tracker/tracks" and cfg.topics.resolved().tracks == "/tracker/tracks"
     load_player_config(ROOT / "config" / "player.yaml")
     load_recorder_config(ROOT / "config" / "recorder.yaml")
 
 
 def test_dataclass_defaults_are_what_the_shipped_yaml_says():
     """One source per setting: the node's dataclass defaults (processing policy, topic names) equal the shipped
-    config/tracker_node.yaml, whose topics equal the contract's; recorder and player YAMLs likewise."""
+    config/tracker_node.yaml, whose topics resolve to the contract's in the root namespace; recorder and player
+    YAMLs likewise."""
     from tracker.data.contract import OutputTopics, Topics
     from tracker.nodes.config import NodeSection, TopicsSection, load_node_config
     from tracker.nodes.player import PlayerConfig, load_player_config
@@ -206,8 +207,10 @@ def test_dataclass_defaults_are_what_the_shipped_yaml_says():
     cfg = load_node_config(ROOT / "config" / "tracker_node.yaml")
     assert NodeSection().processing == cfg.node.processing == "latest"
     assert TopicsSection() == cfg.topics
-    assert {k: getattr(cfg.topics, k) for k in REMAP_ARGUMENTS} == REMAP_ARGUMENTS == Topics().inputs()
-    assert cfg.topics.outputs() == OutputTopics().__dict__
+    assert {k: getattr(cfg.topics, k) for k in REMAP_ARGUMENTS} == REMAP_ARGUMENTS == cfg.topics.inputs()
+    # relative to the node's namespace: in the root namespace the contract's names
+    assert cfg.topics.resolved().inputs() == Topics().inputs()
+    assert cfg.topics.resolved().outputs() == OutputTopics().__dict__
     assert load_recorder_config(ROOT / "config" / "recorder.yaml").topics == RecorderConfig().topics
     player = load_player_config(ROOT / "config" / "player.yaml")
     assert (player.color_image, player.output_topic) == (PlayerConfig().color_image, PlayerConfig().output_topic)

@@ -33,10 +33,18 @@ DEFAULT_FRAMES = {
 }
 
 
+#: topics that are absolute in every namespace (ROS conventions: one /tf_static tree and one /diagnostics
+#: aggregator per robot graph); the tracker node's other names are relative to its namespace
+#: (tracker.nodes.config.node_topic), so a node in namespace robot1 reads /robot1/camera/... and writes
+#: /robot1/tracker/..., and in the root namespace the names below.
+GLOBAL_TOPICS = ("/tf_static", "/diagnostics")
+
+
 @dataclass(frozen=True)
 class Topics:
-    """Topic names of a contract bag; every name can be overridden. The one source of the input topic names
-    (the node's ``topics:`` defaults, the runner's remap arguments and the player take them from here)."""
+    """Topic names of a contract bag, fully qualified as in a bag recorded in the root namespace; every name can
+    be overridden. The one source of the input topic names (the node's ``topics:`` defaults are these made
+    relative, the runner's remap arguments and the player take them from here)."""
 
     color_image: str = "/camera/color/image_raw"
     color_info: str = "/camera/color/camera_info"
@@ -63,7 +71,8 @@ class Topics:
 
 @dataclass(frozen=True)
 class OutputTopics:
-    """Topic names the tracker node publishes (what the recorder records and tracker-eval reads back)."""
+    """Topic names the tracker node publishes, fully qualified for a node in the root namespace (what the
+    recorder records and tracker-eval reads back; the node's own defaults are these made relative)."""
 
     tracks: str = "/tracker/tracks"
     tracks_2d: str = "/tracker/tracks_2d"

@@ -22,14 +22,12 @@ def _store_name() -> Stores:
 
 
 def msg_root() -> Path:
-    """The ``msg`` folder of the repository (or of the installed share directory)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        cand = parent / "msg"
-        if (cand / "vision_msgs" / "msg").is_dir():
-            return cand
-    raise FileNotFoundError("message definitions not found: expected msg/vision_msgs/msg/*.msg above "
-                            f"{here}")
+    """The ``msg`` folder of the repository (or of the installed share/tracker: tracker.common.paths)."""
+    from tracker.common.paths import data_root
+    cand = data_root() / "msg"
+    if (cand / "vision_msgs" / "msg").is_dir():
+        return cand
+    raise FileNotFoundError(f"message definitions not found: expected {cand}/vision_msgs/msg/*.msg")
 
 
 def get_typestore():
