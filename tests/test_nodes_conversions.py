@@ -46,6 +46,53 @@ def test_thermal_mono16_raw_and_errors():
     assert np.array_equal(conv.image_to_array(padded, "thermal"), t)
 
 
+def test_driver_colour_encodings_through_the_message():
+    """bgra8 and Bayer Image messages decode to RGB through the same call as rgb8 (colour role only)."""
+    rgba = np.zeros((4, 6, 4), np.uint8)
+    rgba[...] = (200, 100, 50, 255)
+    assert conv.image_to_array(_img(rgba, "bgra8"))[0, 0].tolist() == [200, 100, 50]
+    mosaic = np.zeros((4, 6), np.uint8)
+    mosaic[0::2, 0::2], mosaic[1::2, 1::2] = 200, 50  # rggb: R at (0, 0), B at (1, 1), G = 0
+    out = conv.image_to_array(_img(mosaic, "bayer_rggb8"))
+    assert out.shape == (4, 6, 3) and out[2, 2].tolist() == [200, 0, 50]
+    with pytest.raises(conv.EncodingError, match="expected one of"):
+        conv.image_to_array(_img(mosaic, "bayer_rggb8"), "thermal")
+
+
+def test_compressed_images_decode_with_their_encoding():
+    st = Time(sec=5, nanosec=7)
+    rgb = np.zeros((16, 16, 3), np.uint8)
+    rgb[:, :8] = (250, 10, 10)
+    msg = conv.array_to_compressed_image(rgb, "rgb8", st, "f")
+    out, enc = conv.decode_image(msg, "color")
+    assert enc == "rgb8" and out[8, 2].tolist() == pytest.approx([250, 10, 10], abs=6)
+    counts = np.full((3, 4), 30123, np.uint16)
+    out, enc = conv.decode_image(conv.array_to_compressed_image(counts, "mono16", st, "f", codec="png"), "thermal")
+    assert enc == "mono16" and np.array_equal(out, counts)
+    mm = np.array([[0, 2500]], np.uint16)
+    m, enc = conv.decode_image(conv.array_to_compressed_image(mm, "16UC1", st, "f", transport="compressedDepth"),
+                               "depth")
+    assert np.isnan(m[0, 0]) and m[0, 1] == pytest.approx(2.5)
+    raw, enc = conv.decode_image(_img(counts, "mono16"), "thermal")
+    assert enc == "mono16" and np.array_equal(raw, counts)
+
+
+def test_camera_info_distortion_models():
+    m = CameraInfo(width=640, height=480, distortion_model="rational_polynomial")
+    m.k = [500.0, 0, 320, 0, 500, 240, 0, 0, 1]
+    m.d = [0.4, -0.1, 0.001, 0.0, 0.01, 0.8, 0.02, 0.005]
+    cam = conv.camera_info_to_model(m)
+    assert cam.distortion_model == "rational_polynomial" and cam.D.tolist() == list(m.d)
+    m.distortion_model, m.d = "equidistant", [0.1, -0.02, 0.003, 0.0]
+    assert conv.camera_info_to_model(m).D.shape == (4,)
+    m.distortion_model = "kannala_brandt"
+    with pytest.raises(ValueError, match="unsupported distortion model 'kannala_brandt'"):
+        conv.camera_info_to_model(m)
+    m.distortion_model, m.d = "plumb_bob", [0.1, 0, 0, 0, 0, 0.3, 0, 0]
+    with pytest.raises(ValueError, match="plumb_bob has 5 coefficients"):
+        conv.camera_info_to_model(m)
+
+
 def test_camera_info_validation():
     m = CameraInfo(width=640, height=480)
     m.k = [500.0, 0, 320, 0, 500, 240, 0, 0, 1]

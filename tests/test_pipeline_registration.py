@@ -98,3 +98,82 @@ def test_config_ranges_are_checked():
         from_mapping(RegistrationConfig, {"assumed_distance_m": -1.0}, "registration")
     with pytest.raises(ConfigError, match="must exceed"):
         from_mapping(RegistrationConfig, {"min_depth_m": 5.0, "max_depth_m": 1.0}, "registration")
+
+
+# ------------------------------------------------------------------------------------------ lens distortion
+K_320 = np.array([[210.0, 0, 165.5], [0, 212.0, 118.0], [0, 0, 1]])
+DISTORTED = {
+    "plumb_bob": [-0.28, 0.09, 0.0012, -0.0008, -0.012],
+    "rational_polynomial": [0.45, -0.08, 0.0011, -0.0006, 0.01, 0.8, 0.02, 0.005],
+    "equidistant": [-0.02, 0.012, -0.006, 0.001],
+}
+
+
+def _cam(model, frame):
+    return CameraModel(320, 240, K_320, np.array(DISTORTED[model]), frame, model)
+
+
+def _cv_project(cam, pts):
+    """Pixels of camera-frame points by OpenCV (independent of CameraModel's own projection)."""
+    import cv2
+    obj = np.asarray(pts, np.float64).reshape(-1, 1, 3)
+    z = np.zeros((3, 1))
+    if cam.distortion_model == "equidistant":
+        uv, _ = cv2.fisheye.projectPoints(obj, z, z, cam.K, cam.D)
+    else:
+        uv, _ = cv2.projectPoints(obj, z, z, cam.K, cam.D)
+    return uv.reshape(-1, 2)
+
+
+def _cv_rays(cam):
+    """Undistorted rays (H, W, 2) of every pixel by OpenCV."""
+    import cv2
+    u, v = np.meshgrid(np.arange(cam.width, dtype=np.float64), np.arange(cam.height, dtype=np.float64))
+    pts = np.stack([u.ravel(), v.ravel()], axis=1).reshape(-1, 1, 2)
+    crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-12)
+    if cam.distortion_model == "equidistant":
+        n = cv2.fisheye.undistortPoints(pts, cam.K, cam.D, criteria=crit)
+    else:
+        n = cv2.undistortPointsIter(pts, cam.K, cam.D, None, None, crit)
+    return n.reshape(cam.height, cam.width, 2)
+
+
+@pytest.mark.parametrize("color_model,thermal_model", [("plumb_bob", "equidistant"),
+                                                       ("rational_polynomial", "plumb_bob"),
+                                                       ("equidistant", "rational_polynomial")])
+def test_distorted_thermal_hot_spot_lands_on_the_right_rgb_pixel(color_model, thermal_model):
+    """Both cameras distorted: a hot spot near the corner of the thermal image (where the lenses move it by
+    tens of pixels) lands where OpenCV projects its 3D point into the distorted RGB image."""
+    color, thermal = _cam(color_model, "color"), _cam(thermal_model, "thermal")
+    T = Transform.from_quat([-0.05, 0.01, 0.0], [0.0, 0.01, 0.0, 1.0])
+    reg = Registrar({"color": color, "thermal": thermal}, {"thermal": T}, RegistrationConfig(assumed_distance_m=4.0))
+    point = np.array([-2.3, -1.55, 4.0])  # in the RGB frame, on the assumed-distance plane, near a corner
+    (tu, tv), = _cv_project(thermal, T.inverse().apply(point[None]))
+    (eu, ev), = _cv_project(color, point[None])
+    (pu, pv), = CameraModel(320, 240, K_320).project(point[None])[0]
+    assert np.hypot(eu - pu, ev - pv) > 15 and 0 < eu < 320 and 0 < ev < 240  # distortion matters here
+    yy, xx = np.mgrid[0:240, 0:320]
+    image = (30000 + 3000 * np.exp(-((xx - tu) ** 2 + (yy - tv) ** 2) / (2 * 1.5 ** 2))).astype(np.uint16)
+    out = reg.thermal_to_rgb(image)
+    v, u = np.unravel_index(np.argmax(out), out.shape)
+    assert abs(u - eu) <= 1.0 and abs(v - ev) <= 1.0, ((u, v), (eu, ev))
+
+
+def test_distorted_depth_registers_where_opencv_puts_it():
+    """A fisheye depth camera sees a 0.4 m square at 2 m in front of a wall at 3.5 m (rays by OpenCV): its
+    registered depth covers the square's pixels of a plumb_bob RGB camera, and the wall around it."""
+    color, depth_cam = _cam("plumb_bob", "color"), _cam("equidistant", "depth")
+    T = Transform.from_quat([0.04, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0])
+    centre = np.array([-1.5, 0.9, 2.0])  # colour frame, towards a corner
+    rays = _cv_rays(depth_cam)
+    o = T.t  # depth camera centre in the colour frame (no rotation): p = o + z * (x, y, 1)
+    z_sq = centre[2] - o[2]
+    hit = o[:2] + z_sq * rays
+    inside = np.all(np.abs(hit - centre[:2]) <= 0.2, axis=-1)
+    depth = np.where(inside, z_sq, 3.5 - o[2]).astype(np.float32)
+    out = Registrar({"color": color, "depth": depth_cam}, {"depth": T}).depth_to_rgb(depth)
+    (u, v), = np.rint(_cv_project(color, centre[None])).astype(int)
+    assert out[v, u] == pytest.approx(2.0, abs=0.01)
+    corners = _cv_project(color, centre + np.array([[-0.3, -0.3, 0], [0.3, 0.3, 0]]))  # 0.1 m outside the square
+    for cu, cv_ in np.rint(corners).astype(int):
+        assert out[cv_, cu] == pytest.approx(3.5, abs=0.01)

@@ -1,4 +1,5 @@
-"""Camera geometry shared by the simulator, registration and 3D output (ROS-free, numpy only).
+"""Camera geometry shared by the simulator, registration and 3D output (ROS-free; numpy, and OpenCV to invert
+lens distortion).
 
 Conventions (ROS REP 103/105): optical frames are x right, y down, z forward; a :class:`Transform`
 ``T_a_b`` maps points expressed in frame ``b`` into frame ``a`` (``p_a = R @ p_b + t``), which is what a
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 
@@ -91,15 +93,57 @@ class Transform:
         return p @ self.R.T + self.t
 
 
+#: distortion models of sensor_msgs/CameraInfo (sensor_msgs/distortion_models.hpp) -> number of coefficients in D:
+#: plumb_bob (k1 k2 p1 p2 k3) and rational_polynomial (k1 k2 p1 p2 k3 k4 k5 k6) are OpenCV's standard model with
+#: 5 and 8 coefficients; equidistant (k1 k2 k3 k4) is OpenCV's fisheye model
+DISTORTION_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
+PLUMB_BOB = "plumb_bob"
+EQUIDISTANT = "equidistant"
+#: undistortion (cv2.undistortPointsIter / cv2.fisheye.undistortPoints): at most this many iterations, stopping
+#: earlier once the reprojection error is below the epsilon (OpenCV's default is 5 iterations for the standard
+#: model, not enough for strong distortion at the image corners)
+UNDISTORT_MAX_ITERATIONS = 100
+UNDISTORT_EPSILON = 1e-10
+#: below this radius (normalised coordinates) the equidistant model's theta_d / r is taken as its limit, 1
+_FISHEYE_MIN_RADIUS = 1e-12
+
+
+def distortion_coefficients(model: str, D) -> np.ndarray:
+    """D of a camera with distortion ``model`` as the model's full coefficient vector (shorter vectors are
+    zero-padded). ValueError for an unknown model or non-zero coefficients the model does not have; an empty
+    model name is accepted for a camera without distortion (all D zero) and means plumb_bob."""
+    d = np.asarray(D if D is not None else (), dtype=np.float64).reshape(-1)
+    if model == "" and not np.any(d):
+        model = PLUMB_BOB
+    if model not in DISTORTION_COEFFS:
+        raise ValueError(f"unsupported distortion model {model!r} (D = {d.tolist()}); supported: "
+                         f"{', '.join(DISTORTION_COEFFS)}")
+    n = DISTORTION_COEFFS[model]
+    if np.any(d[n:]):
+        raise ValueError(f"distortion model {model} has {n} coefficients, D has {d.size} with non-zero ones "
+                         f"beyond the {n}th: {d.tolist()}")
+    out = np.zeros(n)
+    out[: min(n, d.size)] = d[:n]
+    return out
+
+
 @dataclass(frozen=True)
 class CameraModel:
-    """Pinhole camera with optional plumb-bob distortion, as a sensor_msgs/CameraInfo carries it."""
+    """Pinhole camera with the distortion of a sensor_msgs/CameraInfo: ``distortion_model`` plumb_bob,
+    rational_polynomial or equidistant (fisheye), D its coefficients in CameraInfo order (normalised to the
+    model's length on construction; an unknown model raises ValueError)."""
 
     width: int
     height: int
     K: np.ndarray  # 3x3 intrinsics
-    D: np.ndarray = field(default_factory=lambda: np.zeros(5))  # k1 k2 p1 p2 k3 (plumb_bob)
+    D: np.ndarray = field(default_factory=lambda: np.zeros(5))  # coefficients of distortion_model
     frame_id: str = ""
+    distortion_model: str = PLUMB_BOB
+
+    def __post_init__(self):
+        model = self.distortion_model or PLUMB_BOB
+        object.__setattr__(self, "D", distortion_coefficients(self.distortion_model, self.D))
+        object.__setattr__(self, "distortion_model", model)
 
     @staticmethod
     def from_fov(width: int, height: int, hfov_deg: float, frame_id: str = "",
@@ -140,14 +184,24 @@ class CameraModel:
         K = self.K.copy()
         K[0, :] *= sx
         K[1, :] *= sy
-        return CameraModel(int(round(self.width * sx)), int(round(self.height * sy)), K, self.D, self.frame_id)
+        return CameraModel(int(round(self.width * sx)), int(round(self.height * sy)), K, self.D, self.frame_id,
+                           self.distortion_model)
 
     def _distort(self, xn: np.ndarray, yn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = np.zeros(5)
-        d[: min(5, len(self.D))] = np.asarray(self.D, dtype=np.float64)[:5]
-        k1, k2, p1, p2, k3 = d
+        """Distorted normalised coordinates of undistorted ones (x/z, y/z), in their own dtype."""
+        if self.distortion_model == EQUIDISTANT:
+            k1, k2, k3, k4 = (float(c) for c in self.D)
+            r = np.sqrt(xn * xn + yn * yn)
+            th = np.arctan(r)
+            th2 = th * th
+            th_d = th * (1 + th2 * (k1 + th2 * (k2 + th2 * (k3 + th2 * k4))))
+            scale = np.where(r > _FISHEYE_MIN_RADIUS, th_d / np.maximum(r, _FISHEYE_MIN_RADIUS), 1)
+            return xn * scale, yn * scale
+        d = np.zeros(DISTORTION_COEFFS["rational_polynomial"])
+        d[: self.D.size] = self.D
+        k1, k2, p1, p2, k3, k4, k5, k6 = (float(c) for c in d)
         r2 = xn * xn + yn * yn
-        radial = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2 * r2 * r2
+        radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
         xd = xn * radial + 2 * p1 * xn * yn + p2 * (r2 + 2 * xn * xn)
         yd = yn * radial + p1 * (r2 + 2 * yn * yn) + 2 * p2 * xn * yn
         return xd, yd
@@ -171,18 +225,23 @@ class CameraModel:
         dt = x.dtype.type
         return dt(self.fx) * xn + dt(self.cx), dt(self.fy) * yn + dt(self.cy), front
 
-    def undistort_normalized(self, uv: np.ndarray, iterations: int = 8) -> np.ndarray:
-        """Normalised image coordinates (N, 2) of pixels (N, 2), inverting the distortion iteratively."""
+    def undistort_normalized(self, uv: np.ndarray) -> np.ndarray:
+        """Normalised image coordinates (N, 2) (x/z, y/z) of pixels (N, 2): the inverse of the distortion model
+        (OpenCV's iterative undistortion, run to convergence)."""
         uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
-        x = (uv[:, 0] - self.cx) / self.fx
-        y = (uv[:, 1] - self.cy) / self.fy
         if not self.has_distortion:
-            return np.stack([x, y], axis=1)
-        xu, yu = x.copy(), y.copy()
-        for _ in range(iterations):
-            xd, yd = self._distort(xu, yu)
-            xu, yu = xu + (x - xd), yu + (y - yd)
-        return np.stack([xu, yu], axis=1)
+            return np.stack([(uv[:, 0] - self.cx) / self.fx, (uv[:, 1] - self.cy) / self.fy], axis=1)
+        pts = np.ascontiguousarray(uv.reshape(-1, 1, 2))
+        K = np.asarray(self.K, dtype=np.float64)
+        criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, UNDISTORT_MAX_ITERATIONS, UNDISTORT_EPSILON)
+        if self.distortion_model == EQUIDISTANT:
+            try:
+                out = cv2.fisheye.undistortPoints(pts, K, self.D, criteria=criteria)
+            except TypeError:  # OpenCV < 4.6 has no criteria here (its fixed 10 Newton steps converge as well)
+                out = cv2.fisheye.undistortPoints(pts, K, self.D)
+        else:
+            out = cv2.undistortPointsIter(pts, K, self.D, None, None, criteria)
+        return out.reshape(-1, 2)
 
     def backproject(self, uv: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Camera-frame points (N, 3) of pixels (N, 2) at depths z (N,) in metres."""

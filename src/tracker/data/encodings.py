@@ -1,6 +1,8 @@
-"""sensor_msgs/Image fields <-> numpy arrays, for the encodings of the contract."""
+"""sensor_msgs/Image fields <-> numpy arrays: the contract's encodings, and the colour formats camera drivers
+publish (rgba8/bgra8, packed YUV 4:2:2, 8-bit Bayer), converted to RGB with cv2.cvtColor."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .contract import DEPTH_MM_PER_METRE
@@ -14,8 +16,41 @@ _LAYOUT = {
     "mono16": (np.uint16, 1),
     "16UC1": (np.uint16, 1),
     "32FC1": (np.float32, 1),
+    "rgba8": (np.uint8, 4),
+    "bgra8": (np.uint8, 4),
+    "uyvy": (np.uint8, 2),
+    "yuv422": (np.uint8, 2),
+    "yuyv": (np.uint8, 2),
+    "yuv422_yuy2": (np.uint8, 2),
+    "bayer_rggb8": (np.uint8, 1),
+    "bayer_bggr8": (np.uint8, 1),
+    "bayer_gbrg8": (np.uint8, 1),
+    "bayer_grbg8": (np.uint8, 1),
 }
 SUPPORTED_ENCODINGS = tuple(_LAYOUT)
+
+#: driver colour encodings -> the cv2.cvtColor code that gives RGB. Names as sensor_msgs/image_encodings.hpp:
+#: yuv422 (deprecated name) = uyvy (fourcc UYVY: U Y0 V Y1), yuv422_yuy2 (deprecated) = yuyv (fourcc YUYV/YUY2:
+#: Y0 U Y1 V). OpenCV names a Bayer pattern by the 2x2 block starting at pixel (1, 1), ROS by the one at (0, 0):
+#: ROS rggb is OpenCV BG (cv_bridge's table).
+_TO_RGB = {
+    "rgba8": cv2.COLOR_RGBA2RGB,
+    "bgra8": cv2.COLOR_BGRA2RGB,
+    "uyvy": cv2.COLOR_YUV2RGB_UYVY,
+    "yuv422": cv2.COLOR_YUV2RGB_UYVY,
+    "yuyv": cv2.COLOR_YUV2RGB_YUY2,
+    "yuv422_yuy2": cv2.COLOR_YUV2RGB_YUY2,
+    "bayer_rggb8": cv2.COLOR_BayerBG2RGB,
+    "bayer_bggr8": cv2.COLOR_BayerRG2RGB,
+    "bayer_gbrg8": cv2.COLOR_BayerGR2RGB,
+    "bayer_grbg8": cv2.COLOR_BayerGB2RGB,
+}
+#: encodings decoded to HxWx3 RGB by conversion (colour cameras only)
+RGB_CONVERTED_ENCODINGS = tuple(_TO_RGB)
+#: packed 4:2:2 encodings (two pixels share one U and one V: the width must be even)
+_PACKED_422 = ("uyvy", "yuv422", "yuyv", "yuv422_yuy2")
+#: channel order of the array numpy_to_image_fields takes for an encoding stored in another order
+_STORED_ORDER = {"bgr8": [2, 1, 0], "bgra8": [2, 1, 0, 3]}
 
 
 class EncodingError(ValueError):
@@ -30,8 +65,9 @@ def _layout(encoding: str):
 
 def image_to_numpy(encoding: str, height: int, width: int, step: int, data, is_bigendian: bool = False
                    ) -> np.ndarray:
-    """Array of an Image message's fields: rgb8/bgr8 -> HxWx3 uint8 in RGB order; mono8 uint8;
-    mono16/16UC1 uint16; 32FC1 float32. Rows may be padded (step > width * pixel size)."""
+    """Array of an Image message's fields: rgb8/bgr8 and the :data:`RGB_CONVERTED_ENCODINGS` -> HxWx3 uint8 in
+    RGB order; mono8 uint8; mono16/16UC1 uint16; 32FC1 float32. Rows may be padded (step > width * pixel
+    size)."""
     dtype, ch = _layout(encoding)
     dt = np.dtype(dtype).newbyteorder(">" if is_bigendian else "<")
     height, width, step = int(height), int(width), int(step)
@@ -47,12 +83,20 @@ def image_to_numpy(encoding: str, height: int, width: int, step: int, data, is_b
     arr = arr.astype(dtype, copy=False)
     if encoding == "bgr8":
         arr = arr[..., ::-1]
+    elif encoding in _TO_RGB:
+        if encoding in _PACKED_422 and width % 2:
+            raise EncodingError(f"{encoding} image {width}x{height}: packed YUV 4:2:2 needs an even width")
+        try:
+            arr = cv2.cvtColor(np.ascontiguousarray(arr), _TO_RGB[encoding])
+        except cv2.error as e:
+            raise EncodingError(f"{encoding} image {width}x{height} cannot be converted to RGB: {e}") from e
     return np.ascontiguousarray(arr)
 
 
 def numpy_to_image_fields(array: np.ndarray, encoding: str) -> tuple[int, int, int, bytes]:
-    """(height, width, step, data) of an Image message holding ``array`` (RGB order for rgb8 *and* bgr8
-    input arrays; bgr8 output is reordered). Little-endian."""
+    """(height, width, step, data) of an Image message holding ``array``: RGB(A) channel order for rgb8/bgr8 and
+    rgba8/bgra8 (bgr8/bgra8 are reordered), the stored layout for the others (yuv: (H, W, 2) bytes as packed,
+    Bayer: the (H, W) mosaic). Little-endian."""
     dtype, ch = _layout(encoding)
     a = np.asarray(array)
     shape_ok = a.ndim == 3 and a.shape[2] == ch if ch > 1 else a.ndim == 2
@@ -61,8 +105,8 @@ def numpy_to_image_fields(array: np.ndarray, encoding: str) -> tuple[int, int, i
                             f"got {a.shape}")
     if a.dtype != dtype:
         raise EncodingError(f"{encoding} needs dtype {np.dtype(dtype).name}, got {a.dtype}")
-    if encoding == "bgr8":
-        a = a[..., ::-1]
+    if encoding in _STORED_ORDER:
+        a = a[..., _STORED_ORDER[encoding]]
     a = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
     h, w = a.shape[:2]
     return h, w, w * ch * a.itemsize, a.tobytes()

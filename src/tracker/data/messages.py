@@ -5,7 +5,9 @@ reader, tracker-eval and the tracker node (tracker.nodes.conversions) all decode
 
 - time: ``stamp_to_ns``, ``stamp_to_s``, ``split_ns``; ``header_stamp_ns`` reads the stamp of a CDR-serialised
   message without deserialising it;
-- sensor_msgs: ``image_to_array`` (per camera role, contract encodings), ``camera_info_to_model``;
+- sensor_msgs: ``image_to_array`` (per camera role: the contract's encodings and the colour formats of camera
+  drivers), ``compressed_image_to_array`` (CompressedImage in image_transport's formats), ``decode_image``
+  (either, with the encoding the pipeline needs), ``camera_info_to_model`` (with its distortion model);
 - tf2_msgs: ``tf_edges``;
 - vision_msgs: ``detection_class``, ``detection_score``, ``detection_box`` (2D), ``detection_center`` /
   ``detection_size`` (3D).
@@ -19,16 +21,15 @@ import numpy as np
 from tracker.common.geometry import CameraModel, Transform
 from tracker.common.tf import normalize_frame
 
+from .compressed import decode_compressed
 from .contract import ACCEPTED_ENCODINGS
-from .encodings import EncodingError, depth_to_metres, image_to_numpy
+from .encodings import RGB_CONVERTED_ENCODINGS, EncodingError, depth_to_metres, image_to_numpy
 
 NS_PER_S = 1_000_000_000
 #: CDR encapsulation header (4 bytes) + builtin_interfaces/Time (int32 sec, uint32 nanosec)
 _CDR_HEADER_BYTES = 4
 _STAMP_BYTES = 8
 _CDR_LITTLE_ENDIAN = 1  # second byte of the encapsulation header: 0 = CDR_BE, 1 = CDR_LE
-#: number of distortion coefficients of the plumb_bob model (shorter D vectors are zero-padded)
-PLUMB_BOB_COEFFS = 5
 
 
 class MessageError(ValueError):
@@ -90,12 +91,18 @@ def _byte_view(data) -> np.ndarray:
         return np.asarray(data, dtype=np.uint8)
 
 
+def accepted_encodings(role: str) -> tuple[str, ...]:
+    """Image encodings decoded for camera ``role``: ``contract.ACCEPTED_ENCODINGS`` plus, for colour, the driver
+    formats converted to RGB (rgba8/bgra8, YUV 4:2:2, Bayer)."""
+    return ACCEPTED_ENCODINGS[role] + (RGB_CONVERTED_ENCODINGS if role == "color" else ())
+
+
 def image_to_array(msg, role: str = "color") -> np.ndarray:
     """Decode a sensor_msgs/Image of camera ``role``: color -> HxWx3 uint8 RGB (mono8 replicated); depth ->
     float32 metres (NaN = none); thermal -> raw array (mono16 counts or mono8). Encodings outside
-    ``contract.ACCEPTED_ENCODINGS[role]`` or data of the wrong size raise EncodingError with a clear text."""
+    :func:`accepted_encodings` or data of the wrong size raise EncodingError with a clear text."""
     enc = str(msg.encoding)
-    allowed = ACCEPTED_ENCODINGS[role]
+    allowed = accepted_encodings(role)
     if enc not in allowed:
         raise EncodingError(f"{role} image has encoding {enc!r}; expected one of {', '.join(allowed)}")
     arr = image_to_numpy(enc, msg.height, msg.width, msg.step, _byte_view(msg.data), bool(msg.is_bigendian))
@@ -106,18 +113,38 @@ def image_to_array(msg, role: str = "color") -> np.ndarray:
     return arr
 
 
+def compressed_image_to_array(msg, role: str = "color") -> tuple[np.ndarray, str]:
+    """Decode a sensor_msgs/CompressedImage of camera ``role`` (JPEG/PNG, image_transport's compressedDepth) to
+    the arrays of :func:`image_to_array`, with the encoding they have (thermal: mono16 or mono8). Raises
+    EncodingError (tracker.data.compressed)."""
+    return decode_compressed(str(msg.format), _byte_view(msg.data), role)
+
+
+def decode_image(msg, role: str = "color") -> tuple[np.ndarray, str]:
+    """(array, encoding) of a sensor_msgs/Image or CompressedImage (told apart by their fields: ``encoding`` /
+    ``format``) of camera ``role``; the encoding is the Image's, or the one the compressed data decoded to."""
+    if hasattr(msg, "format") and not hasattr(msg, "encoding"):
+        return compressed_image_to_array(msg, role)
+    return image_to_array(msg, role), str(msg.encoding)
+
+
 def camera_info_to_model(msg) -> CameraModel:
     """CameraModel of a sensor_msgs/CameraInfo; raises MessageError (a ValueError) when it cannot describe a
-    camera (size 0, non-finite or non-positive focal lengths, e.g. an uncalibrated driver's K = 0)."""
+    camera (size 0, non-finite or non-positive focal lengths, e.g. an uncalibrated driver's K = 0; a distortion
+    model other than plumb_bob, rational_polynomial or equidistant, or a D that does not fit its model)."""
     K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
     if msg.width <= 0 or msg.height <= 0:
         raise MessageError(f"camera_info has size {msg.width}x{msg.height}")
     if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
         raise MessageError(f"camera_info has invalid intrinsics K={K.reshape(-1).tolist()}")
     D = np.asarray(msg.d, dtype=np.float64).reshape(-1)
-    if D.size < PLUMB_BOB_COEFFS:
-        D = np.concatenate([D, np.zeros(PLUMB_BOB_COEFFS - D.size)])
-    return CameraModel(int(msg.width), int(msg.height), K, D, str(msg.header.frame_id))
+    if not np.isfinite(D).all():
+        raise MessageError(f"camera_info has non-finite distortion coefficients D={D.tolist()}")
+    try:
+        return CameraModel(int(msg.width), int(msg.height), K, D, str(msg.header.frame_id),
+                           str(msg.distortion_model))
+    except ValueError as e:
+        raise MessageError(str(e)) from e
 
 
 # -------------------------------------------------------------------------------------------------------- tf

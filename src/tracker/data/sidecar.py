@@ -19,7 +19,8 @@ def camera_entries(cameras: Mapping[str, CameraModel], extrinsics: Mapping[str, 
         m, T = cameras[n], extrinsics[n]
         out[n] = {"frame_id": m.frame_id, "width": m.width, "height": m.height,
                   "rate_hz": rates_hz[n], "encoding": encodings[n],
-                  "K": np.asarray(m.K).tolist(), "D": np.asarray(m.D).tolist(),
+                  "K": np.asarray(m.K).tolist(), "distortion_model": m.distortion_model,
+                  "D": np.asarray(m.D).tolist(),
                   "T_color_camera": {"translation": T.t.tolist(), "quaternion_xyzw": list(T.quat()),
                                      "matrix": T.matrix().tolist()}}
     return out

@@ -124,7 +124,8 @@ class BagWriter:
         D = np.asarray(cam.D, dtype=np.float64).reshape(-1)
         return self._t(CAMERA_INFO)(
             header=self.header(stamp_s, cam.frame_id), height=int(cam.height), width=int(cam.width),
-            distortion_model="plumb_bob", d=D.copy(), k=np.asarray(cam.K, dtype=np.float64).reshape(9).copy(),
+            distortion_model=cam.distortion_model, d=D.copy(),
+            k=np.asarray(cam.K, dtype=np.float64).reshape(9).copy(),
             r=np.eye(3).reshape(9), p=cam.P().reshape(12), binning_x=0, binning_y=0,
             roi=RegionOfInterest(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
 

@@ -1,8 +1,10 @@
 """ROS messages <-> numpy and pipeline structs (needs the rclpy message packages, not a running node).
 
 Decoding (time, images, camera_info, tf) is tracker.data.messages' (duck-typed: the same functions serve bags
-read with rosbags), re-exported here; no cv_bridge: rgb8, bgr8, mono8, mono16, 16UC1 (mm), 32FC1 (m). This module
-builds the rclpy output messages.
+read with rosbags), re-exported here; no cv_bridge: rgb8, bgr8, mono8, mono16, 16UC1 (mm), 32FC1 (m), and for
+colour rgba8/bgra8, uyvy/yuyv (yuv422/yuv422_yuy2) and 8-bit Bayer; CompressedImage in image_transport's
+compressed (JPEG/PNG) and compressedDepth formats (tracker.data.compressed). This module builds the rclpy
+messages: the outputs, and input images (raw and compressed) for players and tests.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Vector3
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import ColorRGBA, Header
 from tracker_msgs.msg import Track as TrackMsg
 from tracker_msgs.msg import TrackArray
@@ -21,14 +23,15 @@ from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, Detec
                              ObjectHypothesisWithPose)
 from visualization_msgs.msg import Marker, MarkerArray
 
+from tracker.data.compressed import encode_compressed, encode_compressed_depth
 from tracker.data.encodings import EncodingError, numpy_to_image_fields
-from tracker.data.messages import (NS_PER_S, camera_info_to_model, image_to_array, split_ns, stamp_to_ns, stamp_to_s,
-                                   tf_edges)
+from tracker.data.messages import (NS_PER_S, camera_info_to_model, decode_image, image_to_array, split_ns,
+                                   stamp_to_ns, stamp_to_s, tf_edges)
 
 from .config import MarkersSection
 
 __all__ = ["EncodingError", "stamp_to_s", "stamp_to_ns", "s_to_stamp", "ns_to_stamp", "image_to_array",
-           "array_to_image", "camera_info_to_model", "tf_edges", "detections_2d_msg", "tracks_2d_msg",
+           "decode_image", "array_to_image", "array_to_compressed_image", "camera_info_to_model", "tf_edges", "detections_2d_msg", "tracks_2d_msg",
            "tracks_3d_msg", "track_array_msg", "markers_msg", "diagnostics_msg", "msg_class", "from_rosbags"]
 
 GOLDEN_RATIO_CONJUGATE = 0.61803398875  # hue step between consecutive track ids (well-spread colours)
@@ -51,6 +54,21 @@ def s_to_stamp(s: float) -> Time:
 def array_to_image(array: np.ndarray, encoding: str, stamp: Time, frame_id: str) -> Image:
     h, w, step, data = numpy_to_image_fields(array, encoding)
     msg = Image(height=h, width=w, encoding=encoding, is_bigendian=0, step=step)
+    msg.header.stamp = stamp
+    msg.header.frame_id = frame_id
+    msg.data = data
+    return msg
+
+
+def array_to_compressed_image(array: np.ndarray, encoding: str, stamp: Time, frame_id: str,
+                              transport: str = "compressed", codec: str = "jpeg", **options) -> CompressedImage:
+    """A CompressedImage as image_transport's ``compressed`` (``codec`` jpeg|png) or ``compressedDepth``
+    publisher makes it from ``array`` (RGB order for colour); ``options``: quality / png_level / depth_max_m ..."""
+    if transport == "compressedDepth":
+        fmt, data = encode_compressed_depth(array, encoding, **options)
+    else:
+        fmt, data = encode_compressed(array, encoding, codec, **options)
+    msg = CompressedImage(format=fmt)
     msg.header.stamp = stamp
     msg.header.frame_id = frame_id
     msg.data = data

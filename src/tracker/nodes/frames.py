@@ -10,14 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from sensor_msgs.msg import Image
-
 from tracker.pipeline.calibration import Calibration
 from tracker.pipeline.health import HealthMonitor
 from tracker.pipeline.processor import FrameError, FrameInput, Processor
 from tracker.pipeline.sync import SyncSet
 
-from . import conversions as conv
+from .inputs import EncodingError, decode_input
 from .publishing import OutputPublisher, frame_status
 
 MAX_STAMP_LATENCY_S = 60.0  # a stamp older than this is a recorded stamp played without use_sim_time
@@ -41,7 +39,8 @@ class RateLimitedLog:
 
 @dataclass(frozen=True)
 class Work:
-    """A released set (``msgs[name] = (Image, receive time)``) with the calibration it is processed with."""
+    """A released set (``msgs[name] = (Image or CompressedImage, receive time)``) with the calibration it is
+    processed with."""
 
     sset: SyncSet
     calibration: Calibration
@@ -66,26 +65,26 @@ class FrameRunner:
             self.health.problem("color", f"frame failed: {e}", time.monotonic())
             self.log.warn("process", f"frame {work.sset.stamp:.3f} failed: {type(e).__name__}: {e}")
 
-    def _decode(self, cam: str, msg: Image, now: float):
+    def _decode(self, cam: str, msg, now: float) -> tuple:
+        """(array, encoding) of an input's Image or CompressedImage; (None, None) when it cannot be decoded
+        (reported per input: the frame goes on without it, RGB: the frame is skipped)."""
         try:
-            return conv.image_to_array(msg, cam)
-        except conv.EncodingError as e:
+            return decode_input(cam, msg)
+        except EncodingError as e:
             self.health.problem(cam, str(e), now)
             self.log.warn(f"enc-{cam}", f"{cam}: image dropped: {e}")
-            return None
+            return None, None
 
     def _frame_input(self, work: Work, now: float) -> FrameInput | None:
         s = work.sset
-        rgb = self._decode("color", s.msgs["color"][0], now)
+        rgb, _ = self._decode("color", s.msgs["color"][0], now)
         if rgb is None:
             return None
         thermal = depth = th_enc = None
         if "thermal" in s.msgs:
-            m = s.msgs["thermal"][0]
-            thermal = self._decode("thermal", m, now)
-            th_enc = str(m.encoding) if thermal is not None else None
+            thermal, th_enc = self._decode("thermal", s.msgs["thermal"][0], now)
         if "depth" in s.msgs:
-            depth = self._decode("depth", s.msgs["depth"][0], now)
+            depth, _ = self._decode("depth", s.msgs["depth"][0], now)
         return FrameInput(s.stamp, rgb, thermal, th_enc, depth, s.missing, work.calibration)
 
     def _run(self, work: Work) -> None:

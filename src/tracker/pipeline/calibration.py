@@ -27,7 +27,9 @@ from tracker.common.geometry import CameraModel, Transform
 def same_camera(a: CameraModel | None, b: CameraModel | None) -> bool:
     if a is None or b is None:
         return a is b
-    return (a.width, a.height, a.frame_id) == (b.width, b.height, b.frame_id) and np.allclose(a.K, b.K) \
+    return (a.width, a.height, a.frame_id, a.distortion_model) == (b.width, b.height, b.frame_id,
+                                                                    b.distortion_model) \
+        and np.allclose(a.K, b.K) and np.asarray(a.D).shape == np.asarray(b.D).shape \
         and np.allclose(np.asarray(a.D), np.asarray(b.D))
 
 

@@ -9,6 +9,11 @@ missing, at a configured assumed distance), moved into the thermal frame with ``
 projected with the thermal intrinsics; the thermal image is sampled there bilinearly. Parallax between the
 cameras is then exact where depth exists and small elsewhere (a few cm baseline at metres of range).
 
+Lens distortion (camera_info's distortion_model and D: plumb_bob, rational_polynomial, equidistant) enters in
+two places, both through tracker.common.geometry.CameraModel: the per-pixel rays of the camera whose pixels are
+lifted to 3D (depth's, and RGB's for thermal) are undistorted once per calibration (``pixel_rays``), and the
+projection into the other camera applies its distortion (``project_xyz``).
+
 Intrinsics come from camera_info, extrinsics from /tf_static (``T_color_<camera>``); config only supplies
 fallbacks and thresholds.
 """
@@ -44,7 +49,8 @@ class RegistrationConfig:
 
 def _same_camera(a: CameraModel, b: CameraModel, T: Transform) -> bool:
     return (a.width == b.width and a.height == b.height and np.allclose(a.K, b.K)
-            and np.allclose(np.asarray(a.D), np.asarray(b.D)) and np.allclose(T.R, np.eye(3))
+            and a.distortion_model == b.distortion_model and np.allclose(np.asarray(a.D), np.asarray(b.D))
+            and np.allclose(T.R, np.eye(3))
             and np.allclose(T.t, 0.0))
 
 
