@@ -149,7 +149,7 @@ def test_incompatible_publisher_qos_is_warned(cfg_file, tmp_path, monkeypatch):
     from rclpy.qos import qos_profile_sensor_data
     monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path))
     data = yaml.safe_load(open(cfg_file))
-    data.setdefault("qos", {})["check_period_s"] = 0.2
+    data.setdefault("qos", {}).update(check_period_s=0.2, inputs={"reliability": "reliable"})
     cfg_file.write_text(yaml.safe_dump(data))
     ctx = rclpy.Context()
     rclpy.init(context=ctx, domain_id=random.randint(1, 200))

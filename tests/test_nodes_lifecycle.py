@@ -1,5 +1,5 @@
-"""Lifecycle discipline: parameters declared on construction, everything built on configure (which fails
-cleanly on a bad YAML or a missing model), subscriptions only while active."""
+"""Lifecycle discipline: parameters declared on construction (the YAML's settings among them), everything built
+on configure (which fails cleanly on a bad YAML or a missing model), subscriptions only while active."""
 import random
 
 import pytest
@@ -35,6 +35,32 @@ def test_parameters_declared_and_nothing_built_before_configure(ctx):
     try:
         assert n.has_parameter("config_file") and n.has_parameter("model_path")
         assert n.processor is None and n.outputs is None and not n._subs
+    finally:
+        n.destroy_node()
+
+
+def test_the_yaml_settings_are_parameters_from_construction_and_config_file_is_read_only(ctx):
+    n = TrackerNode("tracker", context=ctx)
+    try:
+        assert n.get_parameter("tracker.classes.person.high_score").value == 0.35  # the YAML's, before configure
+        assert n.get_parameter("sync.slop_s").value == 0.02  # the code default
+        for name in ("config_file", "model_path", "sync.slop_s"):
+            assert n.describe_parameter(name).read_only, name
+        result = n.set_parameters([Parameter("config_file", value="other.yaml")])[0]
+        assert not result.successful and "read-only" in result.reason
+    finally:
+        n.destroy_node()
+
+
+def test_a_runtime_change_is_kept_across_a_reconfigure(ctx):
+    n = _node(ctx, "config/tracker_node.yaml", factory=lambda c, m: FixedDetector([]))
+    try:
+        assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert n.set_parameters([Parameter("tracker.classes.person.high_score", value=0.5)])[0].successful
+        assert n.processor.tracker.config.classes["person"].high_score == 0.5
+        assert n.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+        assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert n.processor.tracker.config.classes["person"].high_score == 0.5
     finally:
         n.destroy_node()
 

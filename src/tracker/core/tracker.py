@@ -11,6 +11,7 @@ All numbers come from :class:`TrackerConfig`; the math lives in motion/kalman_fi
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ from tracker.core.registry import NEEDS_3D, NEEDS_EMBEDDINGS, Entry, Registry
 from tracker.core.track import TrackTable
 from tracker.core.types import Detections, Track, TrackState
 
+#: per-class thresholds that set_score_thresholds changes on a live tracker (tracks kept)
+SCORE_FIELDS = ("high_score", "low_score", "new_track_score")
 _CONFIRMED, _TENTATIVE, _LOST = int(TrackState.CONFIRMED), int(TrackState.TENTATIVE), int(TrackState.LOST)
 
 
@@ -69,12 +72,27 @@ class Tracker:
         self._cost_high = cost_functions.get(cfg.cost_high, f"{SECTION}.cost_high")
         self._cost_low = cost_functions.get(cfg.cost_low, f"{SECTION}.cost_low")
         params = cfg.class_params()
-        self._high_score = np.array([p.high_score for p in params])
-        self._low_score = np.array([p.low_score for p in params])
-        self._new_score = np.array([p.new_track_score for p in params])
+        self._set_score_arrays(params)
         self._max_unseen = np.array([p.max_unseen_s for p in params])
         self._max_speed = np.array([p.max_speed_m_s for p in params])
         self.reset()
+
+    def _set_score_arrays(self, params) -> None:
+        self._high_score = np.array([p.high_score for p in params])
+        self._low_score = np.array([p.low_score for p in params])
+        self._new_score = np.array([p.new_track_score for p in params])
+
+    def set_score_thresholds(self, config: TrackerConfig) -> None:
+        """Switch to ``config``, which may differ from the current one only in the per-class SCORE_FIELDS: every
+        track is kept (a runtime parameter change). Not synchronised with update(): the caller serialises them."""
+        old = self.config
+        same_classes = {c: dataclasses.replace(p, **{f: getattr(old.classes[c], f) for f in SCORE_FIELDS})
+                        for c, p in config.classes.items() if c in old.classes}
+        if dataclasses.replace(config, classes=same_classes) != old:
+            raise ValueError("only the per-class score thresholds "
+                             f"({', '.join(SCORE_FIELDS)}) can change without a new Tracker")
+        self.config = config
+        self._set_score_arrays(config.class_params())
 
     def reset(self) -> None:
         """Forget every track and restart ids at 1 and the clock (a new run)."""

@@ -1,24 +1,28 @@
 """The tracker node's YAML (config/tracker_node.yaml): every section as a frozen, validated dataclass.
 
 Sections owned here: node, topics, sync, qos, registration, depth3d, output, fallback_extrinsics, backend,
-diagnostics, markers. The ``tracker:`` section belongs to tracker.core (TrackerConfig) and is loaded with it.
+diagnostics, markers, inputs (raw or compressed transport per camera). The ``tracker:`` section belongs to tracker.core (TrackerConfig) and is loaded with it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from tracker.common.config import ConfigError, from_mapping, load_yaml, param, section
-from tracker.data.contract import OUTPUT_TYPES, OutputTopics, Topics
+from tracker.common.paths import data_root
+from tracker.data.contract import GLOBAL_TOPICS, OUTPUT_TYPES, OutputTopics, Topics
 from tracker.pipeline.depth3d import Depth3DConfig
 from tracker.pipeline.health import DiagnosticsConfig
 from tracker.pipeline.processor import OutputConfig, ProcessorConfig, StaticTransformConfig
 from tracker.pipeline.registration import RegistrationConfig
 from tracker.pipeline.sync import SyncConfig
 
+from .input_config import InputsSection
+
 _IN, _OUT = Topics(), OutputTopics()
 RELIABILITY = ("reliable", "best_effort")
+INPUT_RELIABILITY = RELIABILITY + ("auto",)
 DURABILITY = ("volatile", "transient_local")
 
 
@@ -51,23 +55,31 @@ class MarkersSection:
                                                       doc="velocity arrow: shaft diameter, head diameter, head length")
 
 
+def node_topic(contract_name: str) -> str:
+    """The node's default name for a contract topic: relative (resolved in the node's namespace, so in the root
+    namespace it is the contract's name and in namespace robot1 /robot1/...), except the system-wide topics
+    (tracker.data.contract.GLOBAL_TOPICS), which stay absolute."""
+    return contract_name if contract_name in GLOBAL_TOPICS else contract_name.lstrip("/")
+
+
 @dataclass(frozen=True)
 class TopicsSection:
-    """Input and output topic names; the defaults are the contract's (tracker.data.contract)."""
-    color_image: str = param(_IN.color_image)
-    color_info: str = param(_IN.color_info)
-    thermal_image: str = param(_IN.thermal_image)
-    thermal_info: str = param(_IN.thermal_info)
-    depth_image: str = param(_IN.depth_image)
-    depth_info: str = param(_IN.depth_info)
-    tf_static: str = param(_IN.tf_static)
-    tracks: str = param(_OUT.tracks)
-    tracks_2d: str = param(_OUT.tracks_2d)
-    track_array: str = param(_OUT.track_array)
-    detections_2d: str = param(_OUT.detections_2d)
-    markers: str = param(_OUT.markers)
-    debug_image: str = param(_OUT.debug_image)
-    diagnostics: str = param(_OUT.diagnostics)
+    """Input and output topic names. Defaults: the contract's names (tracker.data.contract) made relative to the
+    node's namespace (node_topic), except /tf_static and /diagnostics; every name can be set here or remapped."""
+    color_image: str = param(node_topic(_IN.color_image))
+    color_info: str = param(node_topic(_IN.color_info))
+    thermal_image: str = param(node_topic(_IN.thermal_image))
+    thermal_info: str = param(node_topic(_IN.thermal_info))
+    depth_image: str = param(node_topic(_IN.depth_image))
+    depth_info: str = param(node_topic(_IN.depth_info))
+    tf_static: str = param(node_topic(_IN.tf_static))
+    tracks: str = param(node_topic(_OUT.tracks))
+    tracks_2d: str = param(node_topic(_OUT.tracks_2d))
+    track_array: str = param(node_topic(_OUT.track_array))
+    detections_2d: str = param(node_topic(_OUT.detections_2d))
+    markers: str = param(node_topic(_OUT.markers))
+    debug_image: str = param(node_topic(_OUT.debug_image))
+    diagnostics: str = param(node_topic(_OUT.diagnostics))
 
     def validate(self) -> None:
         for k, v in self.__dict__.items():
@@ -80,8 +92,24 @@ class TopicsSection:
     def info(self, cam: str) -> str:
         return getattr(self, f"{cam}_info")
 
+    def inputs(self) -> dict[str, str]:
+        """{field: topic} of the sensor inputs (image and camera_info of every camera), in the contract's order."""
+        return {k: getattr(self, k) for k in _IN.inputs()}
+
     def outputs(self) -> dict[str, str]:
         return {k: getattr(self, k) for k in OUTPUT_TYPES}
+
+    def resolved(self, namespace: str = "/") -> "TopicsSection":
+        """Every name fully qualified as a node in ``namespace`` resolves it (before remapping): what other
+        processes (player, recorder, replay) see. In the root namespace the defaults are the contract's names."""
+        ns = "/" + namespace.strip("/")
+        return replace(self, **{k: _qualify(v, ns, k) for k, v in self.__dict__.items()})
+
+
+def _qualify(name: str, ns: str, key: str) -> str:
+    if name.startswith("~"):
+        raise ValueError(f"topics.{key}: private name {name!r} is not supported (use a relative name)")
+    return name if name.startswith("/") else f"{ns.rstrip('/')}/{name}"
 
 
 @dataclass(frozen=True)
@@ -92,9 +120,16 @@ class QosProfileConfig:
 
 
 @dataclass(frozen=True)
+class InputQosConfig(QosProfileConfig):
+    reliability: str = param("auto", choices=INPUT_RELIABILITY,
+                             doc="auto: follow each input's publishers (reliable while all offer reliable, "
+                                 "best_effort once one offers best_effort; docs/nodes.md), reliable or best_effort")
+
+
+@dataclass(frozen=True)
 class QosSection:
-    inputs: QosProfileConfig = param(default_factory=QosProfileConfig,
-                                     doc="images and camera_info; RELIABLE by default (see docs/nodes.md)")
+    inputs: InputQosConfig = param(default_factory=InputQosConfig,
+                                   doc="images and camera_info; reliability auto by default (see docs/nodes.md)")
     outputs: QosProfileConfig = param(default_factory=lambda: QosProfileConfig("reliable", 10, "volatile"),
                                       doc="every output topic")
     check_period_s: float = param(2.0, unit="s", gt=0.0,
@@ -122,11 +157,12 @@ class NodeConfig:
     diagnostics: DiagnosticsConfig
     tracker: Mapping[str, Any]  # raw ``tracker:`` section (TrackerConfig, owned by tracker.core)
     markers: MarkersSection = field(default_factory=MarkersSection)
+    inputs: InputsSection = field(default_factory=InputsSection)
     source: str = ""
 
 
 SECTIONS = ("node", "topics", "sync", "qos", "registration", "depth3d", "output", "fallback_extrinsics", "backend",
-            "diagnostics", "markers", "tracker")
+            "diagnostics", "markers", "inputs", "tracker")
 
 
 def node_config_from_mapping(data: Mapping[str, Any], source: str = "config") -> NodeConfig:
@@ -154,6 +190,7 @@ def node_config_from_mapping(data: Mapping[str, Any], source: str = "config") ->
                       backend=from_mapping(BackendSection, g("backend"), where="backend"),
                       diagnostics=from_mapping(DiagnosticsConfig, g("diagnostics"), where="diagnostics"),
                       tracker=tracker, markers=from_mapping(MarkersSection, g("markers"), where="markers"),
+                      inputs=from_mapping(InputsSection, g("inputs"), where="inputs"),
                       source=source)
 
 
@@ -162,16 +199,9 @@ def load_node_config(path: str | Path) -> NodeConfig:
 
 
 def repo_root() -> Path:
-    """The repository (or installed share/tracker) folder holding config/ and models/."""
-    import os
-    env = os.environ.get("TRACKER_ROOT")
-    if env and (Path(env) / "config").is_dir():
-        return Path(env)
-    here = Path(__file__).resolve()
-    for p in here.parents:
-        if (p / "config" / "tracker_node.yaml").is_file():
-            return p
-    return Path.cwd()
+    """The folder holding config/, models/, launch/ and msg/: the source checkout or the installed share/tracker
+    (tracker.common.paths.data_root; docs/ros-install.md)."""
+    return data_root()
 
 
 def default_config_path() -> Path:

@@ -49,7 +49,16 @@ class OutputPublisher:
                       for key, typ in OUTPUT_TYPES.items() if key != "diagnostics" and enabled.get(key, True)}
         self._diagnostics = node.create_publisher(conv.msg_class(OUTPUT_TYPES["diagnostics"]), topics["diagnostics"],
                                                   qosmod.profile(cfg.qos.outputs))
+        self._enabled: dict[str, bool] = {}  # runtime switches (ROS parameters) of the optional outputs
         self.frames = 0
+
+    def created(self, key: str) -> bool:
+        """Whether the output ``key`` has a publisher (optional ones only when enabled at configure)."""
+        return key in self._pubs
+
+    def set_enabled(self, key: str, on: bool) -> None:
+        """Switch an optional output (markers, debug_image) created at configure on or off at runtime."""
+        self._enabled[key] = on
 
     def publish(self, res, rgb_msg: Image, rgb, status: Mapping[str, ModalityStatus],
                 latency_ms: float | None) -> None:
@@ -63,10 +72,11 @@ class OutputPublisher:
         p["tracks_2d"].publish(conv.tracks_2d_msg(ptracks, stamp, cam_frame))
         p["track_array"].publish(conv.track_array_msg(res.tracks, res.sizes, stamp, out_frame))
         p["detections_2d"].publish(conv.detections_2d_msg(res.detections, self._class_names, stamp, cam_frame))
-        if "markers" in p:
+        if "markers" in p and self._enabled.get("markers", True):
             p["markers"].publish(conv.markers_msg(ptracks, res.sizes, stamp, out_frame, self._cfg.markers))
         self.frames += 1
-        if "debug_image" in p and self.frames % self._cfg.node.debug_every_n == 0:
+        if "debug_image" in p and self._enabled.get("debug_image", True) \
+                and self.frames % self._cfg.node.debug_every_n == 0:
             img = draw(rgb, ptracks, res.detections, status, res.stamp, latency_ms)
             p["debug_image"].publish(conv.array_to_image(img, "rgb8", stamp, cam_frame))
 

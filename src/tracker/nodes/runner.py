@@ -5,7 +5,9 @@ transitions (configure, then activate) the way the launch file's event handlers 
     tracker-run [--config config/tracker_node.yaml] [--model models/x.onnx] [--namespace ns] [--use-sim-time]
                 [--remap color_image:=/my/rgb ...]
 
-Arguments have the names and defaults of the launch file's arguments.
+Arguments have the names and defaults of the launch file's arguments. The node's topics are relative to
+--namespace (robot1: /robot1/camera/color/image_raw in, /robot1/tracker/tracks out; /tf_static and /diagnostics
+stay absolute); a --remap target without a leading / is relative to the namespace too (docs/ros-install.md).
 """
 from __future__ import annotations
 
@@ -13,15 +15,14 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from tracker.data.contract import Topics
+from tracker.common.paths import PACKAGE
 
-from .config import default_config_path
+from .config import TopicsSection, default_config_path
 
-#: launch arguments that remap an input topic: argument name -> the node's topic name (the contract's, which is
-#: also the YAML default)
-REMAP_ARGUMENTS = Topics().inputs()
+#: launch arguments that remap an input topic: argument name -> the node's default topic name (relative to its
+#: namespace; TopicsSection, which the shipped YAML repeats)
+REMAP_ARGUMENTS = TopicsSection().inputs()
 SPIN_PERIOD_S = 0.1
-PACKAGE = "tracker"
 
 
 @dataclass
@@ -101,6 +102,8 @@ def main(argv=None) -> int:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     args = parse_args(argv)
+    from .qos import use_large_image_profile
+    use_large_image_profile()  # before DDS starts: the shared-memory segment large images need (docs/nodes.md)
     rclpy.init()
     nodes = [create_node(d) for d in node_descriptions(args)]
     rc = 0

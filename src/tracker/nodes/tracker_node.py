@@ -1,11 +1,14 @@
 """The tracker LifecycleNode: inputs, calibration and diagnostics around tracker.pipeline.processor.Processor.
 
-Lifecycle (yolo_ros discipline): parameters are declared in __init__; ``configure`` loads and validates the YAML,
-loads the model and builds the synchroniser, processor and publishers; ``activate`` subscribes and starts the
-timers; ``deactivate`` unsubscribes; ``cleanup`` drops everything built by configure.
+Lifecycle (yolo_ros discipline): parameters are declared in __init__ (the YAML is read there, see below);
+``configure`` builds the config from the parameters, loads the model and builds the synchroniser, processor and
+publishers; ``activate`` subscribes and starts the timers; ``deactivate`` unsubscribes; ``cleanup`` drops
+everything built by configure.
 
-Parameters: ``config_file`` (config/tracker_node.yaml), ``model_path`` (overrides backend.model), and the
-standard ``use_sim_time``. Topic names come from the YAML ``topics:`` section and can be remapped.
+Parameters: ``config_file`` (config/tracker_node.yaml), ``model_path`` (overrides backend.model), the standard
+``use_sim_time``, and every YAML setting under its dotted key (tracker.nodes.parameters: overrides win over the
+YAML; read-only except the score thresholds and the debug image / markers switches, which change at runtime
+without a reset). Topic names come from the YAML ``topics:`` section and can be remapped.
 
 Path of a frame: image callbacks -> ApproximateTimeSync -> CalibrationGate (holds sets until the cameras in
 them are calibrated) -> FrameRunner (tracker.nodes.frames), called inline or from the LatestWorker thread
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from typing import Callable
 
 import rclpy
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
@@ -34,8 +39,9 @@ from tracker.pipeline.sync import ApproximateTimeSync, SyncEvent, SyncEventKind
 
 from . import conversions as conv
 from . import qos as qosmod
-from .config import NodeConfig, default_config_path, load_node_config, resolve_model_path
+from .config import NodeConfig, default_config_path, resolve_model_path
 from .frames import FrameRunner, RateLimitedLog, Work
+from .parameters import NodeParameters, apply_runtime, is_runtime, is_setting
 from .publishing import OutputPublisher
 from .worker import LatestWorker
 
@@ -54,8 +60,12 @@ class TrackerNode(LifecycleNode):
 
     def __init__(self, node_name: str = "tracker", *, detector_factory: DetectorFactory | None = None, **kwargs):
         super().__init__(node_name, **kwargs)
-        self.declare_parameter("config_file", str(default_config_path()))
-        self.declare_parameter("model_path", "")
+        fixed = ParameterDescriptor(read_only=True, additional_constraints="given when the node starts")
+        self.declare_parameter("config_file", str(default_config_path()), fixed)
+        self.declare_parameter("model_path", "", fixed)
+        self.params = NodeParameters(self, self.get_parameter("config_file").value)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._frame_lock = threading.Lock()  # one frame, or one runtime parameter change, at a time
         self._detector_factory = detector_factory or (
             lambda cfg, model: default_detector_factory(cfg, model, log=self._backend_log))
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -85,7 +95,7 @@ class TrackerNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         path = self.get_parameter("config_file").value
         try:
-            cfg = load_node_config(path)
+            cfg = self.params.node_config(self)  # the YAML + overrides, as the parameters hold them now
             from tracker.core import Tracker, TrackerConfig
             tracker_cfg = TrackerConfig.from_mapping(cfg.tracker)
             model = resolve_model_path(self.get_parameter("model_path").value or cfg.backend.model)
@@ -113,23 +123,26 @@ class TrackerNode(LifecycleNode):
         self.runner = FrameRunner(self.processor, self.health, self.outputs, self._log,
                                   live_clock=lambda: not self.get_parameter("use_sim_time").value)
         self.get_logger().info(f"configured from {path}: inputs {', '.join(self.inputs)}, model {model}, "
-                               f"input QoS {qosmod.describe(qosmod.profile(cfg.qos.inputs))}")
+                               f"input QoS {qosmod.describe_config(cfg.qos.inputs)}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         cfg = self.cfg
         self._in_qos = qosmod.profile(cfg.qos.inputs)
-        self.qos_check = qosmod.InputQosCheck({c: (cfg.topics.image(c), cfg.topics.info(c)) for c in self.inputs},
+        from .inputs import image_subscriptions  # Image or CompressedImage per input (the `inputs:` section)
+        images = image_subscriptions(cfg, self.inputs, self.resolve_topic_name)
+        self.qos_check = qosmod.InputQosCheck({s.camera: (s.topic, cfg.topics.info(s.camera)) for s in images},
                                                self._in_qos, cfg.qos.inputs, self.get_parameter("config_file").value)
         # camera_info before images: when both are ready in one executor turn, the calibration is taken first
         for cam in self.inputs:
             self._subs.append(self.create_subscription(CameraInfo, cfg.topics.info(cam),
                                                        lambda m, c=cam: self._on_info(c, m), self._in_qos))
-        for cam in self.inputs:
-            self._subs.append(self.create_subscription(Image, cfg.topics.image(cam),
-                                                       lambda m, c=cam: self._on_image(c, m), self._in_qos))
+        for s in images:
+            self._subs.append(self.create_subscription(s.msg_type, s.topic,
+                                                       lambda m, c=s.camera: self._on_image(c, m), self._in_qos))
         self._subs.append(self.create_subscription(TFMessage, cfg.topics.tf_static, self._on_tf_static,
                                                    qosmod.latched()))
+        self._follow_publishers()  # auto inputs: the reliability of the publishers already discovered
         self.sync.reset(now=time.monotonic())
         self.gate.reset()
         self._timers = [
@@ -138,7 +151,7 @@ class TrackerNode(LifecycleNode):
             self.create_timer(cfg.qos.check_period_s, self._check_qos, clock=self._steady),
         ]
         if cfg.node.processing == "latest":
-            self.worker = LatestWorker(self.runner.run)
+            self.worker = LatestWorker(self._run_frame)
             self.worker.start()
         self.get_logger().info("active: subscribed to " + ", ".join(cfg.topics.image(c) for c in self.inputs)
                                + f" (processing: {cfg.node.processing})")
@@ -238,7 +251,12 @@ class TrackerNode(LifecycleNode):
         if self.processor.set_extrinsics(ext):
             self._release([], time.monotonic())
 
+    def _follow_publishers(self) -> None:
+        for text in self.qos_check.follow(self, self._subs):
+            self.get_logger().info(text)
+
     def _check_qos(self) -> None:
+        self._follow_publishers()
         for cam, text in self.qos_check.check(self):
             self.get_logger().warning(text)
             self.health.problem(cam, "publisher QoS incompatible (see log)", time.monotonic())
@@ -257,7 +275,31 @@ class TrackerNode(LifecycleNode):
                 self.health.info["skipped_overload"] = str(self.worker.skipped)
             return
         for w in work:
-            self.runner.run(w)
+            self._run_frame(w)
+
+    def _run_frame(self, work: Work) -> None:
+        with self._frame_lock:
+            self.runner.run(work)
+
+    # ---------------------------------------------------------------------------------------- parameters
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        """Validate a change of the settings (the loader's checks) and, once configured, hand the runtime ones to
+        the live tracker, detector and outputs between two frames; read-only ones never get here (rclpy refuses
+        them by their descriptor)."""
+        mine = [p for p in params if is_setting(p.name)]
+        if not mine:
+            return SetParametersResult(successful=True)
+        try:
+            cfg, sections = self.params.check(self, mine)
+            if self.processor is not None:
+                with self._frame_lock:
+                    apply_runtime(self.processor, self.outputs, sections,
+                                  [p.name for p in mine if is_runtime(p.name)])
+                    self.cfg = cfg
+        except (ConfigError, ValueError) as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        self.get_logger().info("parameters set: " + ", ".join(f"{p.name} = {p.value!r}" for p in mine))
+        return SetParametersResult(successful=True)
 
     def _publish_diagnostics(self) -> None:
         if self.health is None:
@@ -287,6 +329,7 @@ def main(args=None) -> int:
     argv = list(sys.argv if args is None else args)
     autostart = "--autostart" in argv
     argv = [a for a in argv if a != "--autostart"]
+    qosmod.use_large_image_profile()  # before rclpy.init: Fast DDS reads it once per process
     rclpy.init(args=argv)
     node = TrackerNode()
     rc = 0

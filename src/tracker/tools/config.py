@@ -12,32 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from tracker.common.config import ConfigError, describe_values, from_mapping, iter_values, load_yaml
-from tracker.nodes.config import default_config_path, node_config_from_mapping
-
-
-def effective_sections(data: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
-    """{section: value} of every setting as the node builds it from the YAML mapping ``data``: the sections of
-    NodeConfig, the processor's sections expanded, and the raw pass-through parts (``tracker``,
-    ``backend.options``, ``backend.detector``) validated into their owners' config classes."""
-    from tracker.backends import BackendConfig
-    from tracker.core import TrackerConfig
-    from tracker.network.detector import DetectorConfig
-    cfg = node_config_from_mapping(data, source)
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        if f.name == "processor":
-            out.update({pf.name: getattr(value, pf.name) for pf in dataclasses.fields(value)})
-        elif f.name == "backend":
-            out["backend.model"] = value.model
-            out["backend.options"] = from_mapping(BackendConfig, value.options, where="backend.options")
-            out["backend.detector"] = from_mapping(DetectorConfig, value.detector, where="backend.detector")
-        elif f.name == "tracker":
-            out["tracker"] = TrackerConfig.from_mapping(value)
-        elif f.name != "source":
-            out[f.name] = value
-    return out
+from tracker.common.config import ConfigError, describe_values, iter_values, load_yaml
+from tracker.nodes.config import default_config_path
+from tracker.nodes.settings import effective_sections
 
 
 def yaml_leaves(data: Mapping[str, Any], prefix: str = "") -> list[str]:

@@ -24,10 +24,10 @@ import yaml
 
 from tracker.common.config import param
 from tracker.data.contract import OutputTopics
-from tracker.nodes.config import default_config_path, load_node_config, repo_root
+from tracker.nodes.config import default_config_path, load_node_config
+from tracker.nodes.qos import FASTDDS_PROFILE_VAR, large_image_profile as fastdds_profile  # noqa: F401 (bench)
 from tracker.nodes.recorder import RecorderConfig, load_recorder_config
 
-FASTDDS_PROFILE_VAR = "FASTDDS_DEFAULT_PROFILES_FILE"
 MS_PER_S = 1e3
 
 
@@ -66,12 +66,6 @@ class _Run:
         logs = out_bag.parent / out_bag.name
         return cls(Path(bag_path), out_bag, Path(f"{logs}.tracker_node.log"), Path(f"{logs}.player.log"),
                    Path(f"{logs}.publish_times.json"), cfg)
-
-
-def fastdds_profile() -> Path:
-    """config/fastdds_large_images.xml: a 32 MB shared-memory segment so that whole images cross processes
-    (measured in docs/nodes.md: 10 ms instead of ~100+ ms per camera set, no losses)."""
-    return repo_root() / "config" / "fastdds_large_images.xml"
 
 
 def _child_env() -> dict:
@@ -138,7 +132,7 @@ def replay_bag(bag_path, out_bag_path, config_path=None, model_path=None, realti
         node_cmd = _node_command(node_command, _derived_config(config_path, run.out_bag.parent, rgb_only),
                                  model_path)
         player_cmd = _player_command(run, realtime, rate, stops)
-        return _replay(run, load_node_config(config_path).topics, node_cmd, player_cmd,
+        return _replay(run, load_node_config(config_path).topics.resolved(), node_cmd, player_cmd,
                        recorder_config or load_recorder_config())
     finally:
         if saved is None:
