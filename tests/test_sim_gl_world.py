@@ -2,6 +2,8 @@
 determinism. Small images and few frames (one OpenGL context per module)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -112,6 +114,46 @@ def test_depth_at_a_person_box_centre_is_the_gt_distance(world, colour_frames):
             assert abs(z - p[2]) < 0.5 * max(o.size3d[:2]) + 3 * sigma, (o.id, z, p[2])
             checked += 1
     assert checked >= 1
+
+
+def _render_targets(world, name: str, t: float) -> tuple:
+    world.gl.set_dynamic(assemble(world.scene.posed(t), labelled=name == "color"))
+    col, aux = world.gl.render(name, world.cameras[name], world.T_world_cam(name), shading=name != "depth")
+    return col.copy(), aux.copy()
+
+
+def test_static_cache_with_moving_shadows_matches_a_full_redraw(world, monkeypatch):
+    """The cached static scene, re-shaded where this and the last frame's moving objects and their shadows
+    fall, equals rasterising everything (radiance, temperature, z, ids); without the re-shading the moving
+    shadows on the ground would be lost."""
+    from tracker.sim_gl import gl as glmod
+    gl, t = world.gl, TIMES[1]
+    settings = gl.cache
+    gl.cache = dataclasses.replace(settings, tile_px=4, margin_tiles=3)  # fine tiles: little re-shaded twice
+    cached = {}
+    for n in ("color", "thermal", "depth"):  # the last frame's moving objects (3 m aside) must be erased
+        aside = [(parts, R, p + np.array([0.0, -3.0, 0.0]), g) for parts, R, p, g in world.scene.posed(t)]
+        gl.set_dynamic(assemble(aside))
+        gl.render(n, world.cameras[n], world.T_world_cam(n), shading=n != "depth")
+        cached[n] = _render_targets(world, n, t)
+    with monkeypatch.context() as m:
+        m.setattr(glmod, "tile_rects", lambda *a: [])
+        gl.targets["color"].dirty = None  # target content unknown: a plain copy of the static cache
+        lost = _render_targets(world, "color", t)
+    gl.cache = glmod.NO_CACHE
+    try:
+        full = {n: _render_targets(world, n, t) for n in ("color", "thermal", "depth")}
+    finally:
+        gl.cache = settings
+    for n in cached:
+        (c_col, c_aux), (f_col, f_aux) = cached[n], full[n]
+        assert np.array_equal(c_col[..., 3], f_col[..., 3]), n  # camera z
+        assert np.array_equal(c_aux[..., 1:], f_aux[..., 1:]), n  # ids, reflective flag, albedo
+        assert np.allclose(c_col[..., :3], f_col[..., :3], rtol=1e-4, atol=1e-4), n
+        assert np.allclose(c_aux[..., 0], f_aux[..., 0], rtol=0, atol=1e-3), n  # kelvin
+    static = np.rint(full["color"][1][..., 1]) == 0
+    darker = full["color"][0][..., :3].sum(-1) < lost[0][..., :3].sum(-1) - 1e-3
+    assert np.count_nonzero(darker & static) > 20  # moving objects do shadow the static scene
 
 
 def test_same_seed_gives_identical_frames_and_another_seed_differs():

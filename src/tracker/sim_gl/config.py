@@ -75,6 +75,11 @@ class GLLight:
     gamma: float = param(2.2, unit="1", gt=0, doc="display gamma")
     shadow_map_px: int = param(1024, unit="px", ge=0, le=4096, doc="sun shadow map size (0 = no shadows)")
     sky_rgb: tuple[float, ...] = param((0.62, 0.72, 0.9), unit="1", doc="sky radiance")
+    cache_static: bool = param(True, doc="rasterise the static scene once per camera and re-shade only where "
+                                         "moving objects' shadows can fall (the rig is static)")
+    shadow_tile_px: int = param(16, unit="px", ge=1, le=512, doc="tile of the moving-shadow re-shading grid")
+    shadow_margin_tiles: int = param(2, unit="tiles", ge=0, le=64,
+                                     doc="re-shaded margin around the moving shadows (shadow-map filtering)")
 
 
 @dataclass(frozen=True)

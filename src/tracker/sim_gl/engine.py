@@ -11,7 +11,7 @@ from tracker.common.geometry import Transform
 from . import groundtruth as gt
 from .config import GLSimConfig
 from .geometry import Geometry, assemble
-from .gl import GLRenderer
+from .gl import CacheSettings, GLRenderer
 from .materials import KELVIN_0C
 from .rig import camera_models, colour_pose, extrinsics, timeline
 from .scene import Scene, stream
@@ -61,7 +61,8 @@ class World:
         if self._gl is None:
             c = self.cfg
             self._gl = GLRenderer(self.scene.palette.table(), self.cameras, c.light.shadow_map_px, c.near_m / 4,
-                                  c.far_m)
+                                  c.far_m, CacheSettings(c.light.cache_static, c.light.shadow_tile_px,
+                                                         c.light.shadow_margin_tiles))
             self._gl.set_static(self._static)
             self._gl.set_lighting(self.scene.lighting, c.thermal_scene.sky_c + KELVIN_0C,
                                   self.scene.thermal.air_c + KELVIN_0C, c.light.lamp_power,

@@ -14,6 +14,7 @@ import numpy as np
 from .mesh import primitive, transform_parts
 
 VERTEX_FLOATS = 8
+ID_COLUMN = 7  # the GPU object id's column
 
 
 @dataclass
@@ -61,7 +62,7 @@ def assemble(objects, labelled: bool = True) -> Geometry:
         attrs = np.empty((P, N, VERTEX_FLOATS), np.float32)
         attrs[..., :3], attrs[..., 3:6] = v, n
         attrs[..., 6] = np.array([it[2] for it in items], np.float32)[:, None]
-        attrs[..., 7] = np.array([it[3] for it in items], np.float32)[:, None]
+        attrs[..., ID_COLUMN] = np.array([it[3] for it in items], np.float32)[:, None]
         verts.append(attrs.reshape(-1, VERTEX_FLOATS))
         idx.append((m.f[None] + (base + N * np.arange(P))[:, None, None]).reshape(-1))
         base += P * N

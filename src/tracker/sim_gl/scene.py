@@ -54,7 +54,8 @@ class Agent:
     body: BodyShape | None = None  # articulated (people)
     mode: str = "walk"
     seat_z: float = 0.45
-    offset: np.ndarray = field(default_factory=lambda: np.zeros(3))  # parts offset in the agent frame (a rider on a bicycle)
+    # parts offset in the agent frame (a rider on a bicycle)
+    offset: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
     def parts_at(self, t: float) -> tuple[list, np.ndarray, np.ndarray]:
         """(parts in the agent frame, R_world_agent, t_world_agent) at time t."""

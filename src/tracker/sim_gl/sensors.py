@@ -72,11 +72,17 @@ class RGBSensor:
         rad *= self.gain_map
         mean = max(float(rad.mean()), 1e-6)
         exposure = min(self.cfg.target_mean ** self.cfg.gamma / mean, self.cfg.max_gain)
-        dn = rad * np.float32(exposure * MONO8_MAX)
-        sigma = np.sqrt(self.cfg.read_noise ** 2 + self.cfg.shot_noise ** 2 * np.maximum(dn, 0))
-        dn += sigma * self.noise.draw()
-        idx = (np.clip(dn, 0, MONO8_MAX) * np.float32((GAMMA_LUT_LEVELS - 1) / MONO8_MAX)).astype(np.uint16)
-        return self.gamma_lut.take(idx)
+        dn = rad
+        dn *= np.float32(exposure * MONO8_MAX)
+        sigma = np.maximum(dn, 0)  # in place from here on: the same float32 arithmetic, fewer temporaries
+        sigma *= self.cfg.shot_noise ** 2
+        sigma += self.cfg.read_noise ** 2
+        np.sqrt(sigma, out=sigma)
+        sigma *= self.noise.draw()
+        dn += sigma
+        np.clip(dn, 0, MONO8_MAX, out=dn)
+        dn *= np.float32((GAMMA_LUT_LEVELS - 1) / MONO8_MAX)
+        return self.gamma_lut.take(dn.astype(np.uint16))
 
 
 class ThermalSensor:
