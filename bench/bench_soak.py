@@ -1,18 +1,16 @@
-"""Soak and live-rate benchmarks of the tracker node (GitHub issue 14).
+"""Soak and live-rate benchmarks of the tracker node (GitHub issue 14; results in docs/nodes.md).
 
-The tracker node runs as the pip-only runner (`python -m tracker.nodes.runner --use-sim-time`, its own
-process, what `tracker-run` starts) and this script plays a 30 Hz contract bag into it in a loop, the stamps
-of every loop shifted by the bag's length so that time never goes backwards (no synchroniser/tracker reset),
-with /clock driven from the shifted bag time. It receives /tracker/tracks and /diagnostics itself.
+The node runs as `tracker-run` starts it (`python -m tracker.nodes.runner --use-sim-time`, its own process);
+this script plays a 30 Hz contract bag into it in loops, stamps shifted per loop so time never goes backwards,
+/clock from the shifted bag time, and receives /tracker/tracks and /diagnostics itself.
 
   python bench/bench_soak.py [--minutes 60]            # soak: lockstep (every RGB frame must get an output)
   python bench/bench_soak.py --pace live --minutes 2   # live rate: 30 Hz in real time, processing: latest
 
-Every report period (default a minute) it prints the node's RSS, open file descriptors and threads (from
-/proc/<pid>), the output rate on /tracker/tracks, RGB frames in vs outputs, latency p50/p99 (player publish
--> receipt of /tracker/tracks with that stamp, wall clock) and the node's `skipped_overload`. At the end: RSS
-growth after the warm-up period (the first report period excluded) in %, and in lockstep mode whether every
-RGB frame got an output. The bag is made once by tracker-sim (day preset, 10 s, 30 Hz) under build/bench/.
+Every report period (a minute) it prints the node's RSS, fds and threads (/proc/<pid>), output rate, RGB frames
+in vs outputs, latency p50/p99 (publish -> receipt of that stamp's /tracker/tracks) and `skipped_overload`; at
+the end the RSS growth after the warm-up period and, in lockstep, whether every RGB frame got an output. The
+bag is made once by tracker-sim (day preset, 10 s, 30 Hz) under build/bench/.
 """
 from __future__ import annotations
 
