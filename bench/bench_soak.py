@@ -1,16 +1,10 @@
 """Soak and live-rate benchmarks of the tracker node (GitHub issue 14; results in docs/nodes.md).
 
-The node runs as `tracker-run` starts it (`python -m tracker.nodes.runner --use-sim-time`, its own process);
-this script plays a 30 Hz contract bag into it in loops, stamps shifted per loop so time never goes backwards,
-/clock from the shifted bag time, and receives /tracker/tracks and /diagnostics itself.
-
-  python bench/bench_soak.py [--minutes 60]            # soak: lockstep (every RGB frame must get an output)
-  python bench/bench_soak.py --pace live --minutes 2   # live rate: 30 Hz in real time, processing: latest
-
-Every report period (a minute) it prints the node's RSS, fds and threads (/proc/<pid>), output rate, RGB frames
-in vs outputs, latency p50/p99 (publish -> receipt of that stamp's /tracker/tracks) and `skipped_overload`; at
-the end the RSS growth after the warm-up period and, in lockstep, whether every RGB frame got an output. The
-bag is made once by tracker-sim (day preset, 10 s, 30 Hz) under build/bench/.
+`python bench/bench_soak.py [--minutes 60] [--pace lockstep|live]`: the node runs as `tracker-run` starts it (its
+own process, --use-sim-time); this script plays a 30 Hz contract bag into it in loops (stamps shifted per loop
+so time never goes backwards, /clock from bag time) and every minute prints the node's RSS, fds, threads, output
+rate, frames in vs outputs, latency p50/p99 and `skipped_overload`; at the end the RSS growth after the warm-up
+minute and, in lockstep, whether every RGB frame got an output. The bag is made once by tracker-sim under build/.
 """
 from __future__ import annotations
 
