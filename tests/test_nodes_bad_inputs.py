@@ -55,10 +55,37 @@ def cfg_file(tmp_path):
     data = yaml.safe_load(open("config/tracker_node.yaml"))
     data.setdefault("sync", {}).update(timeout_s=0.3, calibration_wait_s=0.5)  # thermal never sends camera_info
     data.setdefault("diagnostics", {})["period_s"] = 0.2
-    data.setdefault("node", {})["processing"] = "inline"  # every set processed in its callback: counts are exact under load
+    # every set processed in its callback: counts are exact under load
+    data.setdefault("node", {})["processing"] = "inline"
     p = tmp_path / "node.yaml"
     p.write_text(yaml.safe_dump(data))
     return p
+
+
+def _spin_while(ex, cond, seconds: float) -> None:
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop and cond():
+        ex.spin_once(timeout_sec=0.01)
+
+
+def _bad_frame(t: float, what: str) -> tuple:
+    """RGB, thermal and depth Image messages of one set, broken as ``what`` says (or all fine: "ok")."""
+    rgb = np.full((H, W, 3), 90, np.uint8)
+    depth_mm = np.full((H, W), 5000, np.uint16)
+    c = _image(t, "rgb", "rgb8", rgb)
+    if what == "rgb_truncated":
+        c.data = rgb.tobytes()[:1000]
+    thermal = _image(t + 0.003, "ir", "mono16", np.full((H, W), 30000, np.uint16))
+    if what == "thermal_encoding":
+        thermal.encoding = "yuv422"  # a colour encoding: not one a thermal camera may use
+    d = _image(t + 0.006, "depth", "16UC1", depth_mm)
+    if what == "depth_size":
+        d = _image(t + 0.006, "depth", "16UC1", depth_mm[:60, :80], w=80, h=60)
+    elif what == "depth_zero":
+        d = _image(t + 0.006, "depth", "16UC1", np.zeros_like(depth_mm))
+    elif what == "depth_nan":
+        d = _image(t + 0.006, "depth", "32FC1", np.full((H, W), np.nan, np.float32))
+    return c, thermal, d
 
 
 def test_bad_inputs_are_reported_and_node_keeps_running(cfg_file, tmp_path, monkeypatch):
@@ -84,9 +111,6 @@ def test_bad_inputs_are_reported_and_node_keeps_running(cfg_file, tmp_path, monk
         while time.monotonic() < end and (pub["color"].get_subscription_count() == 0
                                            or feeder.count_publishers("/tracker/tracks") == 0):
             ex.spin_once(timeout_sec=0.05)
-        rgb = np.full((H, W, 3), 90, np.uint8)
-        th = np.full((H, W), 30000, np.uint16)
-        depth_mm = np.full((H, W), 5000, np.uint16)
         plan = ["ok"] * 4 + ["thermal_encoding", "depth_size", "depth_zero", "depth_nan", "rgb_truncated",
                              "rgb_backwards", "bad_info"] + ["ok"] * 4
         t = 100.0
@@ -95,35 +119,15 @@ def test_bad_inputs_are_reported_and_node_keeps_running(cfg_file, tmp_path, monk
             t = t + 0.05 if what != "rgb_backwards" else t - 0.02
             info["color"].publish(_info(t, "rgb") if what != "bad_info" else _info(t, "rgb", k=np.zeros(9)))
             info["depth"].publish(_info(t, "depth"))
-            c = _image(t, "rgb", "rgb8", rgb)
-            if what == "rgb_truncated":
-                c.data = rgb.tobytes()[:1000]
-            thermal = _image(t + 0.003, "ir", "mono16", th)
-            if what == "thermal_encoding":
-                thermal.encoding = "yuv422"
-            d = _image(t + 0.006, "depth", "16UC1", depth_mm)
-            if what == "depth_size":
-                d = _image(t + 0.006, "depth", "16UC1", depth_mm[:60, :80], w=80, h=60)
-            elif what == "depth_zero":
-                d = _image(t + 0.006, "depth", "16UC1", np.zeros_like(depth_mm))
-            elif what == "depth_nan":
-                d = _image(t + 0.006, "depth", "32FC1", np.full((H, W), np.nan, np.float32))
-            pub["color"].publish(c)
-            pub["thermal"].publish(thermal)
-            pub["depth"].publish(d)
+            for cam, msg in zip(("color", "thermal", "depth"), _bad_frame(t, what)):
+                pub[cam].publish(msg)
             sent_ok += what in ("ok", "bad_info", "thermal_encoding", "depth_size", "depth_zero", "depth_nan")
             # wait (bounded) until this frame's output arrived, then a little more for stray messages
-            stop = time.monotonic() + 5.0
-            while time.monotonic() < stop and len(tracks) < sent_ok:
-                ex.spin_once(timeout_sec=0.01)
-            stop = time.monotonic() + 0.1
-            while time.monotonic() < stop:
-                ex.spin_once(timeout_sec=0.01)
+            _spin_while(ex, lambda: len(tracks) < sent_ok, 5.0)
+            _spin_while(ex, lambda: True, 0.1)
             if what == "rgb_backwards":
                 t += 0.02
-        stop = time.monotonic() + 1.0
-        while time.monotonic() < stop:
-            ex.spin_once(timeout_sec=0.02)
+        _spin_while(ex, lambda: True, 1.0)
     finally:
         for n in (node, feeder):
             ex.remove_node(n)

@@ -219,6 +219,21 @@ def _spin(ex, seconds, until=lambda: False):
         ex.spin_once(timeout_sec=0.01)
 
 
+def _compressed_set(t: float, what: str) -> dict:
+    """{camera: CompressedImage} of one set at ``t``; ``what`` = ok | corrupt_color | corrupt_depth."""
+    rgb = np.full((H, W, 3), 90, np.uint8)
+    c_msg = conv.array_to_compressed_image(rgb, "rgb8", conv.s_to_stamp(t), "color")
+    if what == "corrupt_color":
+        c_msg.data = bytes(c_msg.data)[:200]
+    d_msg = conv.array_to_compressed_image(np.full((H, W), 5000, np.uint16), "16UC1", conv.s_to_stamp(t + 0.004),
+                                           "depth", transport="compressedDepth", png_level=1)
+    if what == "corrupt_depth":
+        d_msg.data = bytes(d_msg.data)[:10]
+    th = conv.array_to_compressed_image(np.full((H, W), 30000, np.uint16), "mono16", conv.s_to_stamp(t + 0.002),
+                                        "thermal", codec="png", png_level=1)
+    return {"color": c_msg, "thermal": th, "depth": d_msg}
+
+
 def test_node_tracks_from_compressed_topics_and_reports_a_corrupt_message(tmp_path, monkeypatch):
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
@@ -252,26 +267,13 @@ def test_node_tracks_from_compressed_topics_and_reports_a_corrupt_message(tmp_pa
             ex.add_node(n)
         _spin(ex, 10, lambda: all(p.get_subscription_count() for p in pub.values())
               and feeder.count_publishers("/tracker/tracks") > 0)
-        rgb = np.full((H, W, 3), 90, np.uint8)
-        th = np.full((H, W), 30000, np.uint16)
-        mm = np.full((H, W), 5000, np.uint16)
         plan = ["ok"] * 3 + ["corrupt_color", "corrupt_depth"] + ["ok"] * 2
         for k, what in enumerate(plan):
             t = 100.0 + 0.05 * k
             for c in CAMERAS:
                 info[c].publish(_info(t, c))
-            st = conv.s_to_stamp(t)
-            c_msg = conv.array_to_compressed_image(rgb, "rgb8", st, "color")
-            if what == "corrupt_color":
-                c_msg.data = bytes(c_msg.data)[:200]
-            d_msg = conv.array_to_compressed_image(mm, "16UC1", conv.s_to_stamp(t + 0.004), "depth",
-                                                   transport="compressedDepth", png_level=1)
-            if what == "corrupt_depth":
-                d_msg.data = bytes(d_msg.data)[:10]
-            pub["color"].publish(c_msg)
-            pub["thermal"].publish(conv.array_to_compressed_image(th, "mono16", conv.s_to_stamp(t + 0.002),
-                                                                  "thermal", codec="png", png_level=1))
-            pub["depth"].publish(d_msg)
+            for c, msg in _compressed_set(t, what).items():
+                pub[c].publish(msg)
             expected = sum(w != "corrupt_color" for w in plan[:k + 1])
             _spin(ex, 5.0, lambda: len(tracks) >= expected)
         _spin(ex, 1.0)
