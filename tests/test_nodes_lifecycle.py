@@ -1,7 +1,5 @@
 """Lifecycle discipline: parameters declared on construction (the YAML's settings among them), everything built
 on configure (which fails cleanly on a bad YAML or a missing model), subscriptions only while active."""
-import random
-
 import pytest
 import yaml
 
@@ -13,15 +11,6 @@ from rclpy.parameter import Parameter  # noqa: E402
 from tracker.nodes.tracker_node import TrackerNode  # noqa: E402
 
 from nodes_support import FixedDetector  # noqa: E402
-
-
-@pytest.fixture
-def ctx(tmp_path, monkeypatch):
-    monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path))
-    c = rclpy.Context()
-    rclpy.init(context=c, domain_id=random.randint(1, 200))
-    yield c
-    rclpy.shutdown(context=c)
 
 
 def _node(ctx, cfg_path, factory=None, model=""):
@@ -114,7 +103,7 @@ def test_subscribed_only_while_active(ctx):
         assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert n.processor is not None and not n._subs
         assert n.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        assert len(n._subs) == 7  # 3 images, 3 camera_info, tf_static
+        assert len(n._subs) == 8  # 3 images, 3 camera_info, tf_static, tf
         assert n.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
         assert not n._subs
         assert n.trigger_cleanup() == TransitionCallbackReturn.SUCCESS

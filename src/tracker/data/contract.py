@@ -33,11 +33,11 @@ DEFAULT_FRAMES = {
 }
 
 
-#: topics that are absolute in every namespace (ROS conventions: one /tf_static tree and one /diagnostics
-#: aggregator per robot graph); the tracker node's other names are relative to its namespace
+#: topics that are absolute in every namespace (ROS conventions: one /tf and /tf_static tree and one
+#: /diagnostics aggregator per robot graph); the tracker node's other names are relative to its namespace
 #: (tracker.nodes.config.node_topic), so a node in namespace robot1 reads /robot1/camera/... and writes
 #: /robot1/tracker/..., and in the root namespace the names below.
-GLOBAL_TOPICS = ("/tf_static", "/diagnostics")
+GLOBAL_TOPICS = ("/tf", "/tf_static", "/diagnostics")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Topics:
     depth_image: str = "/camera/depth/image_raw"
     depth_info: str = "/camera/depth/camera_info"
     tf_static: str = "/tf_static"
+    tf: str = "/tf"  # time-stamped transforms: the simulator's odom -> colour optical frame of a moving rig
     gt_tracks: str = "/ground_truth/tracks"
     gt_tracks_2d: str = "/ground_truth/tracks_2d"
 
@@ -89,6 +90,7 @@ class OutputTopics:
 
 # message types (rosbag2 / rosidl names)
 IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 DETECTION_3D_ARRAY = "vision_msgs/msg/Detection3DArray"

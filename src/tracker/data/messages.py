@@ -8,7 +8,7 @@ reader, tracker-eval and the tracker node (tracker.nodes.conversions) all decode
 - sensor_msgs: ``image_to_array`` (per camera role: the contract's encodings and the colour formats of camera
   drivers), ``compressed_image_to_array`` (CompressedImage in image_transport's formats), ``decode_image``
   (either, with the encoding the pipeline needs), ``camera_info_to_model`` (with its distortion model);
-- tf2_msgs: ``tf_edges``;
+- tf2_msgs: ``tf_transforms`` (stamped, for tracker.common.tf_buffer), ``tf_edges``;
 - vision_msgs: ``detection_class``, ``detection_score``, ``detection_box`` (2D), ``detection_center`` /
   ``detection_size`` (3D).
 """
@@ -148,18 +148,26 @@ def camera_info_to_model(msg) -> CameraModel:
 
 
 # -------------------------------------------------------------------------------------------------------- tf
-def tf_edges(msg) -> dict[tuple[str, str], Transform]:
-    """{(parent, child): T_parent_child} of a tf2_msgs/TFMessage (frame ids without a leading '/'); transforms
-    with an invalid rotation are skipped."""
-    out = {}
+def tf_transforms(msg) -> list[tuple[str, str, float, Transform]]:
+    """[(parent, child, stamp s, T_parent_child)] of a tf2_msgs/TFMessage, in message order (frame ids without a
+    leading '/'); transforms with an invalid rotation or a non-finite translation are skipped."""
+    out = []
     for ts in msg.transforms:
         tr, q = ts.transform.translation, ts.transform.rotation
         try:
             T = Transform.from_quat((tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w))
         except ValueError:
             continue
-        out[(normalize_frame(ts.header.frame_id), normalize_frame(ts.child_frame_id))] = T
+        if not np.isfinite(T.t).all():
+            continue
+        out.append((normalize_frame(ts.header.frame_id), normalize_frame(ts.child_frame_id),
+                    stamp_to_s(ts.header.stamp), T))
     return out
+
+
+def tf_edges(msg) -> dict[tuple[str, str], Transform]:
+    """{(parent, child): T_parent_child} of a tf2_msgs/TFMessage (the last of each edge; see tf_transforms)."""
+    return {(parent, child): T for parent, child, _, T in tf_transforms(msg)}
 
 
 # ----------------------------------------------------------------------------------------------- vision_msgs

@@ -9,7 +9,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from tracker.common.geometry import CameraModel, Transform
 
-from .contract import CAMERA_INFO, DETECTION_2D_ARRAY, DETECTION_3D_ARRAY, IMAGE, TF_MESSAGE, Topics
+from .contract import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, DETECTION_3D_ARRAY, IMAGE, TF_MESSAGE, Topics
 from .encodings import numpy_to_image_fields
 from .messages import NS_PER_S, split_ns
 from .typestore import get_typestore
@@ -119,6 +119,12 @@ class BagWriter:
         return self._t(IMAGE)(header=self.header(stamp_s, frame_id), height=h, width=w, encoding=encoding,
                               is_bigendian=0, step=step, data=np.frombuffer(data, dtype=np.uint8))
 
+    def compressed_image_msg(self, stamp_s: float, frame_id: str, fmt: str, data: bytes):
+        """A sensor_msgs/CompressedImage (``fmt``, ``data`` as tracker.data.compressed.encode_compressed or
+        encode_compressed_depth make them)."""
+        return self._t(COMPRESSED_IMAGE)(header=self.header(stamp_s, frame_id), format=str(fmt),
+                                         data=np.frombuffer(bytes(data), dtype=np.uint8))
+
     def camera_info_msg(self, stamp_s: float, cam: CameraModel):
         RegionOfInterest = self._t("sensor_msgs/msg/RegionOfInterest")
         D = np.asarray(cam.D, dtype=np.float64).reshape(-1)
@@ -183,12 +189,22 @@ class BagWriter:
     def write_image(self, topic: str, stamp_s: float, frame_id: str, array: np.ndarray, encoding: str) -> None:
         self.write(topic, IMAGE, self._bag_ns(stamp_s), self.image_msg(stamp_s, frame_id, array, encoding))
 
+    def write_compressed_image(self, topic: str, stamp_s: float, frame_id: str, fmt: str, data: bytes) -> None:
+        self.write(topic, COMPRESSED_IMAGE, self._bag_ns(stamp_s), self.compressed_image_msg(stamp_s, frame_id, fmt,
+                                                                                             data))
+
     def write_camera_info(self, topic: str, stamp_s: float, camera: CameraModel) -> None:
         self.write(topic, CAMERA_INFO, self._bag_ns(stamp_s), self.camera_info_msg(stamp_s, camera))
 
     def write_tf_static(self, stamp_s: float, transforms: Mapping[str, tuple[str, Transform]],
                         topic: str = Topics.tf_static) -> None:
         """``transforms``: {child_frame: (parent_frame, T_parent_child)}."""
+        self.write(topic, TF_MESSAGE, self._bag_ns(stamp_s), self.tf_static_msg(stamp_s, transforms))
+
+    def write_tf(self, stamp_s: float, transforms: Mapping[str, tuple[str, Transform]],
+                 topic: str = Topics.tf) -> None:
+        """Time-stamped transforms on /tf (every one stamped ``stamp_s``): {child_frame: (parent_frame,
+        T_parent_child)}."""
         self.write(topic, TF_MESSAGE, self._bag_ns(stamp_s), self.tf_static_msg(stamp_s, transforms))
 
     def write_detections_3d(self, topic: str, stamp_s: float, frame_id: str, items: Iterable[Det3D]) -> None:

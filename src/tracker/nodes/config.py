@@ -1,7 +1,8 @@
 """The tracker node's YAML (config/tracker_node.yaml): every section as a frozen, validated dataclass.
 
-Sections owned here: node, topics, sync, qos, registration, depth3d, output, fallback_extrinsics, backend,
-diagnostics, markers, inputs (raw or compressed transport per camera). The ``tracker:`` section belongs to tracker.core (TrackerConfig) and is loaded with it.
+Sections owned here: node, topics, sync, qos, registration, depth3d, output, ego_motion, tf, fallback_extrinsics,
+backend, diagnostics, markers, inputs (raw or compressed transport per camera). The ``tracker:`` section belongs
+to tracker.core (TrackerConfig) and is loaded with it.
 """
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any, Mapping
 
 from tracker.common.config import ConfigError, from_mapping, load_yaml, param, section
 from tracker.common.paths import data_root
+from tracker.common.tf_buffer import TfBufferConfig
 from tracker.data.contract import GLOBAL_TOPICS, OUTPUT_TYPES, OutputTopics, Topics
 from tracker.pipeline.depth3d import Depth3DConfig
+from tracker.pipeline.ego import EgoMotionConfig
 from tracker.pipeline.health import DiagnosticsConfig
 from tracker.pipeline.processor import OutputConfig, ProcessorConfig, StaticTransformConfig
 from tracker.pipeline.registration import RegistrationConfig
@@ -65,7 +68,7 @@ def node_topic(contract_name: str) -> str:
 @dataclass(frozen=True)
 class TopicsSection:
     """Input and output topic names. Defaults: the contract's names (tracker.data.contract) made relative to the
-    node's namespace (node_topic), except /tf_static and /diagnostics; every name can be set here or remapped."""
+    node's namespace (node_topic), except /tf, /tf_static and /diagnostics; every name can be set here or remapped."""
     color_image: str = param(node_topic(_IN.color_image))
     color_info: str = param(node_topic(_IN.color_info))
     thermal_image: str = param(node_topic(_IN.thermal_image))
@@ -73,6 +76,7 @@ class TopicsSection:
     depth_image: str = param(node_topic(_IN.depth_image))
     depth_info: str = param(node_topic(_IN.depth_info))
     tf_static: str = param(node_topic(_IN.tf_static))
+    tf: str = param(node_topic(_IN.tf))
     tracks: str = param(node_topic(_OUT.tracks))
     tracks_2d: str = param(node_topic(_OUT.tracks_2d))
     track_array: str = param(node_topic(_OUT.track_array))
@@ -161,8 +165,8 @@ class NodeConfig:
     source: str = ""
 
 
-SECTIONS = ("node", "topics", "sync", "qos", "registration", "depth3d", "output", "fallback_extrinsics", "backend",
-            "diagnostics", "markers", "inputs", "tracker")
+SECTIONS = ("node", "topics", "sync", "qos", "registration", "depth3d", "output", "ego_motion", "tf",
+            "fallback_extrinsics", "backend", "diagnostics", "markers", "inputs", "tracker")
 
 
 def node_config_from_mapping(data: Mapping[str, Any], source: str = "config") -> NodeConfig:
@@ -176,6 +180,8 @@ def node_config_from_mapping(data: Mapping[str, Any], source: str = "config") ->
     proc = ProcessorConfig(registration=from_mapping(RegistrationConfig, g("registration"), where="registration"),
                            depth3d=from_mapping(Depth3DConfig, g("depth3d"), where="depth3d"),
                            output=from_mapping(OutputConfig, g("output"), where="output"),
+                           ego_motion=from_mapping(EgoMotionConfig, g("ego_motion"), where="ego_motion"),
+                           tf=from_mapping(TfBufferConfig, g("tf"), where="tf"),
                            fallback_extrinsics=fallback)
     try:
         proc.validate()

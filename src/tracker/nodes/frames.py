@@ -105,6 +105,8 @@ class FrameRunner:
         for cam, text in res.notes:
             self.health.problem(cam, text, now)
             self.log.warn(f"note-{cam}-{text[:20]}", f"{cam}: {text}")
+        for kind, text in self.health.transforms.frame(res.ego, res.output, now):  # published anyway (fallback)
+            self.log.warn(f"tf-{kind}", f"frame {s.stamp:.3f}: {text}")
         t_processed = time.monotonic()
         status = frame_status(self.health.modality_status(t_processed), s.missing)
         self.outputs.publish(res, rgb_msg, frame.rgb, status, self.last_latency_ms)

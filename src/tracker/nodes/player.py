@@ -9,8 +9,9 @@ publisher sends), with /clock set to each message's bag time so that nodes with 
   previous RGB stamp (or ``lockstep_timeout_s``). Nothing is dropped by queues, so every set gets processed.
 
 ``--loop N`` plays the bag N times (0 = until ctrl-c): loop k shifts every header stamp, bag time and /clock by
-k x (bag duration + one RGB frame period), so time never goes backwards and no stamp repeats; /tf_static is
-published in the first loop only (it is latched). Messages without a header are republished unchanged.
+k x (bag duration + one RGB frame period), so time never goes backwards and no stamp repeats (/tf: every
+transform's stamp); /tf_static is published in the first loop only (it is latched). Other messages without a
+header are republished unchanged.
 ``--stop TOPIC@SECONDS`` stops publishing a topic SECONDS after the start of playback (a camera that dies).
 ``--publish-log FILE`` writes {rgb stamp ns: wall publish time} for end-to-end latency.
 """
@@ -29,8 +30,9 @@ import numpy as np
 
 from tracker.common.config import from_mapping, load_yaml, param, section
 from tracker.data.bag import Bag
-from tracker.data.contract import OutputTopics, Topics
-from tracker.data.messages import NS_PER_S, header_stamp_ns, try_header_stamp_ns, with_header_stamp
+from tracker.data.contract import TF_MESSAGE, OutputTopics, Topics
+from tracker.data.messages import (NS_PER_S, header_stamp_ns, split_ns, stamp_to_ns, try_header_stamp_ns,
+                                   with_header_stamp)
 
 from .config import QosProfileConfig, repo_root
 
@@ -105,9 +107,19 @@ def looped(bag: Bag, loops: int, color_topic: str, topics: Iterable[str] | None 
                     rgb_stamps.append(header_stamp_ns(raw))
                 if shift:
                     raw = with_header_stamp(raw, header_stamp_ns(raw) + shift)
+            elif shift and conn.msgtype == TF_MESSAGE:  # /tf: the stamps are the transforms'
+                raw = shifted_tf(bag.typestore, raw, shift)
             yield BagMessage(conn.topic, conn.msgtype, int(t_bag) + shift, bytes(raw), k)
         period = bag.duration_ns + frame_period_ns(rgb_stamps)
         k += 1
+
+
+def shifted_tf(typestore, raw, shift_ns: int) -> bytes:
+    """A serialised tf2_msgs/TFMessage with every transform's header stamp moved by ``shift_ns``."""
+    msg = typestore.deserialize_cdr(bytes(raw), TF_MESSAGE)
+    for ts in msg.transforms:
+        ts.header.stamp.sec, ts.header.stamp.nanosec = split_ns(stamp_to_ns(ts.header.stamp) + shift_ns)
+    return bytes(typestore.serialize_cdr(msg, TF_MESSAGE))
 
 
 # ------------------------------------------------------------------------------------------------ playback

@@ -40,8 +40,6 @@ class OutputPublisher:
         self._node = node
         self._cfg = cfg
         self._class_names = tuple(class_names)
-        out = cfg.processor.output
-        self._quat = out.T_target_color.transform().quat() if out.target_frame else (0.0, 0.0, 0.0, 1.0)
         enabled = {"markers": cfg.node.markers, "debug_image": cfg.node.debug_image}
         out_qos = qosmod.profile(cfg.qos.outputs)
         topics = cfg.topics.outputs()
@@ -68,7 +66,8 @@ class OutputPublisher:
         out_frame = res.frame_id or cam_frame
         ptracks = res.published_tracks(self._cfg.processor.output.publish_tentative)
         p = self._pubs
-        p["tracks"].publish(conv.tracks_3d_msg(ptracks, res.sizes, stamp, out_frame, self._quat))
+        quat = res.output.quat() if res.output is not None else (0.0, 0.0, 0.0, 1.0)  # RGB optical axes in out_frame
+        p["tracks"].publish(conv.tracks_3d_msg(ptracks, res.sizes, stamp, out_frame, quat))
         p["tracks_2d"].publish(conv.tracks_2d_msg(ptracks, stamp, cam_frame))
         p["track_array"].publish(conv.track_array_msg(res.tracks, res.sizes, stamp, out_frame))
         p["detections_2d"].publish(conv.detections_2d_msg(res.detections, self._class_names, stamp, cam_frame))

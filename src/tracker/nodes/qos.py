@@ -32,6 +32,7 @@ _REL = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy
         AUTO: ReliabilityPolicy.RELIABLE}  # auto starts RELIABLE: right for RELIABLE publishers, lossless
 _DUR = {"volatile": DurabilityPolicy.VOLATILE, "transient_local": DurabilityPolicy.TRANSIENT_LOCAL}
 FASTDDS_PROFILE_VAR = "FASTDDS_DEFAULT_PROFILES_FILE"
+TF_LISTENER_DEPTH = 100  # tf2_ros TransformListener's /tf queue
 
 
 def large_image_profile() -> Path:
@@ -56,6 +57,12 @@ def latched(depth: int = 10) -> QoSProfile:
     """/tf_static: reliable, transient local (what tf2_ros's static broadcaster offers)."""
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=ReliabilityPolicy.RELIABLE,
                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def tf_listener(depth: int = TF_LISTENER_DEPTH) -> QoSProfile:
+    """/tf: reliable, volatile, keep last 100 (what tf2_ros's TransformListener subscribes with)."""
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
 
 
 def incompatible_publishers(node, topic: str, sub_qos: QoSProfile) -> list[str]:

@@ -12,7 +12,8 @@ without a reset). Topic names come from the YAML ``topics:`` section and can be 
 
 Path of a frame: image callbacks -> ApproximateTimeSync -> CalibrationGate (holds sets until the cameras in
 them are calibrated) -> FrameRunner (tracker.nodes.frames), called inline or from the LatestWorker thread
-(tracker.nodes.worker) -> OutputPublisher (tracker.nodes.publishing).
+(tracker.nodes.worker) -> OutputPublisher (tracker.nodes.publishing). /tf and /tf_static go into the processor's
+transform buffer (tracker.nodes.tf_listener): ego-motion and the output frame are looked up there.
 """
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
-from tf2_msgs.msg import TFMessage
 
 from tracker.common.config import ConfigError
 from tracker.common.tf import extrinsics_from_edges, normalize_frame
@@ -43,6 +43,7 @@ from .config import NodeConfig, default_config_path, resolve_model_path
 from .frames import FrameRunner, RateLimitedLog, Work
 from .parameters import NodeParameters, apply_runtime, is_runtime, is_setting
 from .publishing import OutputPublisher
+from .tf_listener import TfListener
 from .worker import LatestWorker
 
 DetectorFactory = Callable[[NodeConfig, str], object]
@@ -54,8 +55,8 @@ def default_detector_factory(cfg: NodeConfig, model_path: str, log: Callable[[in
 
 
 class TrackerNode(LifecycleNode):
-    """Subscribes RGB/thermal/depth + camera_info + /tf_static; publishes tracks, detections, markers, debug image
-    and /diagnostics. ``detector_factory`` (tests only) replaces the real detector; the detector must provide
+    """Subscribes RGB/thermal/depth + camera_info + /tf + /tf_static; publishes tracks, detections, markers, debug
+    image and /diagnostics. ``detector_factory`` (tests only) replaces the real detector; the detector must provide
     ``detect()``, ``describe()`` (tracker.network.info.DetectorInfo) and ``close()``."""
 
     def __init__(self, node_name: str = "tracker", *, detector_factory: DetectorFactory | None = None, **kwargs):
@@ -87,7 +88,7 @@ class TrackerNode(LifecycleNode):
         self.qos_check: qosmod.InputQosCheck | None = None
         self._subs: list = []
         self._timers: list = []
-        self._tf_edges: dict = {}
+        self.tf_listener: TfListener | None = None
         self._frames: dict[str, str] = {}
         self._backend_status = ""
 
@@ -115,6 +116,10 @@ class TrackerNode(LifecycleNode):
         self.sync = ApproximateTimeSync(self.inputs, cfg.sync, now=time.monotonic(), on_event=self._sync_event)
         self.gate = CalibrationGate(cfg.sync.calibration_wait_s, on_give_up=self._calibration_missing)
         self.health = HealthMonitor(self.inputs, cfg.diagnostics)
+        ego = cfg.processor.ego_motion
+        self.health.transforms.ego_config = f"{ego.source} (fixed_frame {ego.fixed_frame})"
+        self.health.transforms.target_config = cfg.processor.output.target_frame
+        self.tf_listener = TfListener(self.processor.tf, self._update_extrinsics)
         if self._backend_status:
             self.health.info["backend_status"] = self._backend_status
         self.health.info.update({"backend": info.backend, "device": info.device, "model": model or "(none)",
@@ -140,8 +145,7 @@ class TrackerNode(LifecycleNode):
         for s in images:
             self._subs.append(self.create_subscription(s.msg_type, s.topic,
                                                        lambda m, c=s.camera: self._on_image(c, m), self._in_qos))
-        self._subs.append(self.create_subscription(TFMessage, cfg.topics.tf_static, self._on_tf_static,
-                                                   qosmod.latched()))
+        self._subs += self.tf_listener.subscribe(self, cfg.topics, self._on_tf, self._on_tf_static)
         self._follow_publishers()  # auto inputs: the reliability of the publishers already discovered
         self.sync.reset(now=time.monotonic())
         self.gate.reset()
@@ -241,12 +245,14 @@ class TrackerNode(LifecycleNode):
             self._frames[cam] = frame
             self._update_extrinsics()
 
-    def _on_tf_static(self, msg: TFMessage) -> None:
-        self._tf_edges.update(conv.tf_edges(msg))
-        self._update_extrinsics()
+    def _on_tf(self, msg) -> None:
+        self.tf_listener.on_tf(msg)
+
+    def _on_tf_static(self, msg) -> None:
+        self.tf_listener.on_tf_static(msg)  # and re-chains the extrinsics (_update_extrinsics)
 
     def _update_extrinsics(self) -> None:
-        ext = extrinsics_from_edges(self._tf_edges, self._frames)
+        ext = extrinsics_from_edges(self.processor.tf.static_edges(), self._frames)
         ext.pop("color", None)
         if self.processor.set_extrinsics(ext):
             self._release([], time.monotonic())

@@ -1,4 +1,5 @@
-"""Health of the pipeline (ROS-free): input rates, latency percentiles, modality status, problem log.
+"""Health of the pipeline (ROS-free): input rates, latency percentiles, modality status, problem log, and the
+transforms in use (ego-motion source, output frame: :class:`TransformHealth`).
 
 The node feeds it receive/publish events and turns :meth:`HealthMonitor.report` into a
 diagnostic_msgs/DiagnosticArray; tests and the replay use it directly.
@@ -110,6 +111,56 @@ class Status:
     values: dict = field(default_factory=dict)
 
 
+@dataclass
+class TransformHealth:
+    """What the last frame used: the ego-motion source fed to the core and the frame its tracks were published
+    in, with counters and the latest problem (an extrapolating lookup, a missing target frame)."""
+
+    ego_config: str = ""  # ego_motion.source (and fixed_frame) as configured
+    target_config: str = ""  # output.target_frame as configured ('' = the RGB optical frame)
+    ego_source: str = "none"
+    ego_status: str = "no frame yet"
+    frame_id: str = ""
+    frame_source: str = ""
+    frames: int = 0
+    frames_with_ego: int = 0
+    frames_fallback: int = 0  # frames published in the RGB optical frame because target_frame was not available
+    problem: tuple[float, str] | None = None  # (time, text) of the latest problem
+    problem_count: int = 0
+
+    def frame(self, ego, out, now: float) -> list[tuple[str, str]]:
+        """Record one frame's ``ego`` (tracker.pipeline.ego.EgoResult) and ``out`` (tracker.pipeline.target.
+        OutputFrame); returns its problems as [(kind, text)] (kind: ego_motion | target_frame)."""
+        self.frames += 1
+        problems = []
+        if ego is not None:
+            self.ego_source, self.ego_status = ego.source, ego.status
+            self.frames_with_ego += ego.motion is not None
+            if ego.problem:
+                problems.append(("ego_motion", f"ego-motion: {ego.problem}"))
+        if out is not None:
+            self.frame_id, self.frame_source = out.frame_id, out.source
+            if out.problem:
+                self.frames_fallback += 1
+                problems.append(("target_frame", out.problem))
+        for _, text in problems:
+            self.problem = (now, text)
+            self.problem_count += 1
+        return problems
+
+    def status(self, now: float, hold_s: float) -> Status:
+        recent = self.problem is not None and now - self.problem[0] <= hold_s
+        msg = (f"ego-motion: {self.ego_source}; output frame: {self.frame_id or '(none yet)'}"
+               + (f" ({self.frame_source})" if self.frame_source else ""))
+        return Status("transforms", WARN if recent else OK, self.problem[1] if recent else msg, {
+            "ego_motion_source": self.ego_source, "ego_motion_status": self.ego_status,
+            "ego_motion_config": self.ego_config, "target_frame_config": self.target_config or "(RGB optical frame)",
+            "output_frame": self.frame_id, "output_frame_source": self.frame_source,
+            "frames": str(self.frames), "frames_with_ego_motion": str(self.frames_with_ego),
+            "frames_in_fallback_frame": str(self.frames_fallback), "problems": str(self.problem_count),
+            "last_problem": self.problem[1] if self.problem else ""})
+
+
 class HealthMonitor:
     """Collects input events, sync results, latencies and problems; ``report(now)`` summarises them."""
 
@@ -130,6 +181,7 @@ class HealthMonitor:
         self.silent: frozenset = frozenset()
         self.sync_dropped = 0
         self.sync_received = 0
+        self.transforms = TransformHealth()
 
     def received(self, name: str, now: float) -> None:
         self.rates[name].tick(now)
@@ -207,4 +259,5 @@ class HealthMonitor:
             vals[f"{k}_p50_ms"] = f"{v.p(50) * 1e3:.1f}"
         vals.update(self.info)
         out.append(Status("pipeline", lvl, f"latency p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms", vals))
+        out.append(self.transforms.status(now, c.problem_hold_s))
         return out

@@ -10,6 +10,11 @@ Camera models come from camera_info (``set_camera``), extrinsics from /tf_static
 config fallbacks, as immutable versioned snapshots (tracker.pipeline.calibration); the registrar is rebuilt
 for every new snapshot. A modality whose calibration is missing or
 whose image does not match its camera_info is dropped for that frame and reported in ``FrameResult.notes``.
+
+``processor.tf`` (tracker.common.tf_buffer.TfBuffer) holds /tf and /tf_static: the ego-motion stage
+(tracker.pipeline.ego) feeds the core the camera's motion between frames, and the tracks are published in
+``output.target_frame`` looked up at the image stamp (tracker.pipeline.target); ``FrameResult.ego`` and
+``FrameResult.output`` say what was used.
 """
 from __future__ import annotations
 
@@ -23,9 +28,12 @@ import numpy as np
 from tracker.common.config import param
 from tracker.common.geometry import CameraModel, Transform
 from tracker.common.tf import extrinsics_from_edges  # noqa: F401  (re-exported: the node and tests import it here)
+from tracker.common.tf_buffer import TfBuffer, TfBufferConfig
 from tracker.pipeline.calibration import Calibration, CalibrationStore
 from tracker.pipeline.depth3d import Boxes3D, Depth3DConfig, boxes_to_3d
+from tracker.pipeline.ego import EgoMotion, EgoMotionConfig, EgoResult
 from tracker.pipeline.registration import Registrar, RegistrationConfig
+from tracker.pipeline.target import OutputFrame, TargetFrame, track_in
 
 CAMERAS = ("color", "thermal", "depth")
 ASSUMED = "identity (assumed)"  # extrinsics source of a camera with neither /tf_static nor a config fallback
@@ -50,9 +58,11 @@ class StaticTransformConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    target_frame: str = param("", doc="frame of /tracker/tracks; empty = the RGB optical frame (camera_info)")
-    T_target_color: StaticTransformConfig = param(default_factory=StaticTransformConfig,
-                                                  doc="static transform from the RGB optical frame to target_frame")
+    target_frame: str = param("", doc="frame of the 3D outputs (base_link, odom, map), looked up in TF at each "
+                                      "image stamp; empty = the RGB optical frame (camera_info)")
+    T_target_color: StaticTransformConfig | None = param(
+        None, doc="static T_target_frame_<RGB optical frame>, used only while TF has no path between the two "
+                  "(not given: such frames are published in the RGB optical frame, with a warning)")
     publish_tentative: bool = param(False, doc="also publish tentative tracks (default: confirmed only)")
 
 
@@ -61,6 +71,8 @@ class ProcessorConfig:
     registration: RegistrationConfig = param(default_factory=RegistrationConfig, doc="registration section")
     depth3d: Depth3DConfig = param(default_factory=Depth3DConfig, doc="depth3d section")
     output: OutputConfig = param(default_factory=OutputConfig, doc="output section")
+    ego_motion: EgoMotionConfig = param(default_factory=EgoMotionConfig, doc="ego_motion section")
+    tf: TfBufferConfig = param(default_factory=TfBufferConfig, doc="tf section (the /tf and /tf_static buffer)")
     fallback_extrinsics: dict[str, StaticTransformConfig] = param(
         default_factory=dict, doc="T_color_<camera> used while /tf_static has no path to that camera")
 
@@ -96,6 +108,8 @@ class FrameResult:
     timings: dict = field(default_factory=dict)  # stage -> seconds
     notes: list = field(default_factory=list)  # (input, problem text)
     frame_id: str = ""
+    ego: EgoResult | None = None  # the ego-motion fed to the core for this frame
+    output: OutputFrame | None = None  # the frame the tracks are in (frame_id), and how it was found
 
     def published_tracks(self, include_tentative: bool = False) -> list:
         from tracker.core.types import TrackState
@@ -111,7 +125,8 @@ class Processor:
     be called from another thread than ``process``; each frame uses one snapshot (``FrameInput.calibration``,
     or the current one) and the registrar is cached per snapshot version."""
 
-    def __init__(self, config: ProcessorConfig, detector, tracker, class_names: tuple[str, ...]):
+    def __init__(self, config: ProcessorConfig, detector, tracker, class_names: tuple[str, ...],
+                 tf: TfBuffer | None = None):
         self.config = config
         self.detector = detector
         self.tracker = tracker
@@ -120,9 +135,11 @@ class Processor:
         self._registrar_cache: tuple[int, Registrar] | None = None  # (calibration version, registrar)
         self._sizes: dict[int, np.ndarray] = {}
         self._last_stamp: float | None = None
+        self.tf = tf if tf is not None else TfBuffer(config.tf)  # written by the node's /tf, /tf_static callbacks
+        self.ego = EgoMotion(config.ego_motion, self.tf)
         out = config.output
-        self.T_target_color = out.T_target_color.transform()
-        self._identity_out = not out.target_frame
+        self.target = TargetFrame(out.target_frame, out.T_target_color.transform() if out.T_target_color else None,
+                                  self.tf)
 
     # ------------------------------------------------------------------------------------- calibration
     @property
@@ -173,7 +190,9 @@ class Processor:
         return reg
 
     def output_frame(self, calib: Calibration | None = None) -> str:
-        if not self._identity_out:
+        """The configured output frame: target_frame, or the RGB optical frame (a frame whose lookup fails is
+        published in the RGB optical frame: FrameResult.frame_id says where each frame is)."""
+        if self.config.output.target_frame:
             return self.config.output.target_frame
         cam = (calib or self.calibration.current).cameras.get("color")
         return cam.frame_id if cam is not None else ""
@@ -219,6 +238,7 @@ class Processor:
             raise FrameError("color", f"RGB image must be HxWx3, got {None if f.rgb is None else f.rgb.shape}")
         if self._last_stamp is not None and f.stamp < self._last_stamp:
             self.tracker.reset()
+            self.ego.reset()
             self._sizes.clear()
             notes.append(("color", f"time went backwards ({f.stamp:.3f} < {self._last_stamp:.3f} s): "
                                    "tracker reset"))
@@ -239,13 +259,19 @@ class Processor:
         timings["depth3d"] = t3 - t2
         modalities = frozenset({"color"} | ({"thermal"} if thermal_rgb is not None else set())
                                | ({"depth"} if depth_rgb is not None else set()))
-        tracks = self.tracker.update(f.stamp, dets, modalities=modalities)
+        cam = calib.cameras.get("color")
+        ego = self.ego.update(f.stamp, cam, f.rgb, depth_rgb, dets.boxes)
+        self.tracker.camera = cam  # with a camera model the core moves the 2D boxes by the ego-motion too
         t4 = time.perf_counter()
-        timings["track"] = t4 - t3
+        timings["ego"] = t4 - t3
+        tracks = self.tracker.update(f.stamp, dets, ego_motion=ego.motion, modalities=modalities)
+        t5 = time.perf_counter()
+        timings["track"] = t5 - t4
         self._update_sizes(tracks, dets, b3)
-        tracks = [self._to_target(t) for t in tracks] if not self._identity_out else tracks
+        out = self.target.resolve(f.stamp, cam.frame_id if cam is not None else "")
+        tracks = [track_in(t, out.T) for t in tracks]
         return FrameResult(f.stamp, dets, b3, tracks, dict(self._sizes), modalities, timings, notes,
-                           self.output_frame(calib))
+                           out.frame_id, ego, out)
 
     def _update_sizes(self, tracks, dets, b3: Boxes3D) -> None:
         """Last known 3D extent of every live track (the extent of the detection it was updated with)."""
@@ -256,18 +282,6 @@ class Processor:
                 self._sizes[t.track_id] = b3.sizes[t.det_index]
         for k in [k for k in self._sizes if k not in live]:
             del self._sizes[k]
-
-    def _to_target(self, t):
-        """The track with position, velocity and covariance expressed in the target frame."""
-        T = self.T_target_color
-        if t.position is None:
-            return t
-        R6 = np.zeros((6, 6))
-        R6[:3, :3] = T.R
-        R6[3:, 3:] = T.R
-        return dataclasses.replace(t, position=T.apply(np.asarray(t.position)),
-                                   velocity=T.R @ np.asarray(t.velocity),
-                                   covariance=R6 @ np.asarray(t.covariance) @ R6.T)
 
 
 class FrameError(ValueError):

@@ -74,6 +74,13 @@ def walk(rng: np.random.Generator, cfg: WorldConfig, duration_s: float, start_xy
     return Trajectory(0.0, dt, xy, hd, sp, phase)
 
 
+def stand(cfg: WorldConfig, duration_s: float, xy, heading: float) -> Trajectory:
+    """A person standing still at ``xy`` facing ``heading`` for the whole scene."""
+    n = _steps(duration_s, cfg.step_s)
+    return Trajectory(0.0, cfg.step_s, np.tile(np.asarray(xy, dtype=np.float64), (n, 1)), np.full(n, heading),
+                      np.zeros(n), np.zeros(n))
+
+
 def follow(leader: Trajectory, offset_xy, rng: np.random.Generator) -> Trajectory:
     """A group member: the leader's path shifted by a body-frame offset with a slow lateral wobble."""
     c, s = np.cos(leader.heading), np.sin(leader.heading)

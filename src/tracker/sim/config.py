@@ -67,6 +67,9 @@ class RigConfig:
     ego_yaw_rate_dps: float = param(0.0, unit="deg/s", ge=-90, le=90, doc="ego yaw rate")
     jitter_deg: float = param(0.0, unit="deg", ge=0, le=5, doc="std of camera shake (AR(1) per axis)")
     jitter_corr_s: float = param(0.2, unit="s", gt=0, doc="correlation time of the camera shake")
+    odom_frame: str = param("odom", doc="a rig that moves (ego-motion or shake) has its colour optical frame's pose "
+                                        "on /tf with this parent: the world frame (z up, ground at z = 0, origin "
+                                        "under the colour camera's start position); '' = no /tf")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class WorldConfig:
     n_people: int = param(8, unit="1", ge=0, le=60, doc="walking people")
     group_fraction: float = param(0.4, unit="1", ge=0, le=1, doc="fraction of people walking in groups")
     n_crossing_pairs: int = param(1, unit="1", ge=0, le=10, doc="pairs of people crossing in front of the camera")
+    n_standing: int = param(0, unit="1", ge=0, le=20,
+                            doc="people standing still for the whole scene (in addition to n_people)")
     n_vehicles: int = param(2, unit="1", ge=0, le=20, doc="moving vehicles")
     n_parked: int = param(2, unit="1", ge=0, le=20, doc="parked vehicles (static clutter, labelled)")
     n_poles: int = param(4, unit="1", ge=0, le=50, doc="poles")

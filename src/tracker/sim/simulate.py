@@ -1,4 +1,9 @@
-"""simulate(): render a scenario into a contract bag (+ calibration sidecar); ground_truth_sequence(): GT only."""
+"""simulate(): render a scenario into a contract bag (+ calibration sidecar); ground_truth_sequence(): GT only.
+
+A rig that moves (ego-motion or shake) also gets /tf: ``rig.odom_frame`` (the world frame: z up, ground at z = 0,
+origin under the colour camera's start) -> colour optical frame, stamped with every camera frame's stamp and
+written at it (bag time = stamp, ahead of the image). Ground truth stays in the colour optical frame of its frame
+(docs/data-contract.md); map it through /tf for truth in odom."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -62,8 +67,12 @@ def simulate(preset_names: str | Iterable[str] | None = None, duration_s: float 
         if progress:
             from tqdm import tqdm
             frames_it = tqdm(frames_it, total=len(sc.events), desc=f"simulating {path.name}", unit="frame")
+        odom = sc.cfg.rig.odom_frame if not sc.rig.static else ""
         for f in frames_it:
             cam = f.camera
+            if odom:  # odom -> colour optical frame at every frame of every camera, received at its stamp
+                w.latency_ns = 0
+                w.write_tf(f.stamp, {frames["color"]: (odom, sc.T_world_cam("color", f.t_rel))}, topic=topics.tf)
             w.latency_ns = int(round(sc.cfg.camera(cam).latency_s * 1e9))
             w.write_camera_info(topics.info(cam), f.stamp, sc.cameras[cam])
             w.write_image(topics.image(cam), f.stamp, frames[cam], f.image, f.encoding)

@@ -107,6 +107,15 @@ def build_world(cfg: WorldConfig, duration_s: float, rng: np.random.Generator) -
         direction = 1 if k % 2 == 0 else -1
         dyn.append(Actor(f"vehicle_{k}", "vehicle", shapes.vehicle_body(rng, surf, True),
                          agents.drive(rng, cfg, duration_s, lane, direction)))
+    static = _static_actors(cfg, surf, rng)
+    for _ in range(cfg.n_standing):  # drawn last: the rest of the world is the same with or without them
+        person(agents.stand(cfg, duration_s, rand_start(), rng.uniform(-np.pi, np.pi)))
+    return World(surf, tuple(dyn), tuple(static))
+
+
+def _static_actors(cfg: WorldConfig, surf: shapes.SurfaceTable, rng: np.random.Generator) -> list[Actor]:
+    """Parked vehicles (labelled), poles and walls."""
+    x_lo, x_hi = cfg.x_range_m
     static: list[Actor] = []
     for k in range(cfg.n_parked):
         side = 1 if k % 2 == 0 else -1
@@ -121,4 +130,4 @@ def build_world(cfg: WorldConfig, duration_s: float, rng: np.random.Generator) -
             if k % 2 == 0 else (rng.uniform(x_lo + 4, x_hi), (cfg.y_half_m + 2) * (1 if k % 4 == 1 else -1),
                                 np.pi / 2 + rng.normal(0, 0.1))
         static.append(Actor(f"wall_{k}", "", shapes.wall_body(surf, rng), None, pose))
-    return World(surf, tuple(dyn), tuple(static))
+    return static
