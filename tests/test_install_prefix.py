@@ -61,7 +61,8 @@ def installed_env(prefix: Path) -> dict:
 def test_share_folder_holds_the_package_data(prefix):
     share = prefix / "share" / "tracker"
     for rel in ("package.xml", "launch/multimodal.launch.py", "config/tracker_node.yaml", "config/player.yaml",
-                "config/recorder.yaml", "config/fastdds_large_images.xml", "models/embedded.onnx",
+                "launch/realsense_flir.launch.py", "config/examples/realsense_flir.yaml", "config/recorder.yaml",
+                "config/fastdds_large_images.xml", "models/embedded.onnx",
                 "models/embedded.json", "msg/tracker_msgs/msg/TrackArray.msg", "msg/tracker_msgs/package.xml",
                 "msg/vision_msgs/msg/Detection3DArray.msg", "msg/tf2_msgs/msg/TFMessage.msg"):
         assert (share / rel).is_file(), rel

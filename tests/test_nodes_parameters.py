@@ -1,8 +1,6 @@
 """The node's settings as ROS parameters, seen from a second node through the parameter services (as `ros2 param`
 does): listed with descriptors and ranges, overrides (parameter_overrides, --params-file) winning over the YAML,
 score thresholds changed at runtime without a reset, out-of-range and read-only changes refused with a reason."""
-import random
-
 import numpy as np
 import pytest
 
@@ -40,15 +38,6 @@ class ScoredDetector(FixedDetector):
         d = super().detect(rgb, thermal, thermal_encoding, depth)
         keep = np.full(len(d), self.score) >= self.config.score_threshold
         return Detections(d.boxes[keep], np.full(int(keep.sum()), self.score), d.classes[keep])
-
-
-@pytest.fixture
-def ctx(tmp_path, monkeypatch):
-    monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path))
-    c = rclpy.Context()
-    rclpy.init(context=c, domain_id=random.randint(1, 200))
-    yield c
-    rclpy.shutdown(context=c)
 
 
 class Remote:

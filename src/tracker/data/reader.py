@@ -1,4 +1,8 @@
-"""Reading contract bags (MCAP or sqlite3): cameras, extrinsics, synchronised samples with ground truth."""
+"""Reading contract bags (MCAP or sqlite3): cameras, extrinsics, synchronised samples with ground truth.
+
+Image topics may hold sensor_msgs/Image or sensor_msgs/CompressedImage (image_transport's compressed and
+compressedDepth formats; pass their topics, e.g. ``Topics(color_image="/camera/color/image_raw/compressed")``):
+both are decoded by tracker.data.messages.decode_image, the tracker node's decoder."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +17,7 @@ from tracker.common.tf import extrinsics_from_edges, normalize_frame
 from .bag import Bag, BagReadError, Closing
 from .contract import CAMERAS, Topics
 from .messages import (NS_PER_S, camera_info_to_model, detection_box, detection_center, detection_class,
-                       detection_score, detection_size, header_stamp_ns, image_to_array, stamp_to_ns, tf_edges)
+                       detection_score, detection_size, decode_image, header_stamp_ns, stamp_to_ns, tf_edges)
 
 __all__ = ["BagReader", "BagReadError", "GT2D", "GT3D", "Sample", "GT_STAMP_TOLERANCE_S", "header_stamp_ns",
            "stamp_ns", "camera_model_from_info"]
@@ -198,11 +202,13 @@ class BagReader(Closing):
                       depth_stamp=None if depth is None else depth[0])
 
     def _convert(self, role: str, msg):
-        """(stamp s, array, encoding) of an image role; [GT2D] / [GT3D] of a ground-truth role."""
+        """(stamp s, array, encoding) of an image role (sensor_msgs/Image or CompressedImage, decoded by
+        tracker.data.messages.decode_image as the node does: the encoding is the Image's or the one the compressed
+        data decoded to); [GT2D] / [GT3D] of a ground-truth role."""
         if role in CAMERAS:
             stamp = stamp_to_ns(msg.header.stamp) / NS_PER_S
             try:
-                return stamp, image_to_array(msg, role), str(msg.encoding)
+                return (stamp, *decode_image(msg, role))
             except ValueError as e:
                 raise BagReadError(f"{self.path}: {role} image at {stamp:.6f}: {e}") from e
         if role == "gt2d":

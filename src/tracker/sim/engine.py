@@ -8,6 +8,7 @@ import numpy as np
 from tracker.common.geometry import Transform
 from tracker.data.contract import CAMERAS
 from tracker.data.gt_rules import in_image_fraction, near_view
+from tracker.data.rendered import Frame
 
 from . import groundtruth as gt
 from . import parallel, raster, sensors
@@ -83,16 +84,6 @@ class Scenario:
             vis = [visibility.get(c[0], 0.0) * in_image_fraction(c[2], cam.width, cam.height) for c in cands]
         return [gt.GTObject(p.id, p.cls, box, float(np.clip(v, 0, 1)), center, size, quat)
                 for (idx, p, box, center, size, quat), v in zip(cands, vis)]
-
-
-@dataclass
-class Frame:
-    camera: str
-    t_rel: float
-    stamp: float
-    image: np.ndarray
-    encoding: str
-    gt: list | None  # GTObjects for colour frames
 
 
 class Renderer:

@@ -2,11 +2,10 @@
 ground truth. Same (config, duration, seed) -> identical frames."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from tracker.common.geometry import Transform
+from tracker.data.rendered import Frame
 
 from . import groundtruth as gt
 from .config import GLSimConfig
@@ -16,17 +15,6 @@ from .materials import KELVIN_0C
 from .rig import camera_models, colour_pose, extrinsics, timeline
 from .scene import Scene, stream
 from .sensors import DepthSensor, RGBSensor, ThermalSensor
-
-
-@dataclass
-class Frame:
-    camera: str
-    t_rel: float
-    stamp: float
-    image: np.ndarray
-    encoding: str
-    gt: list | None  # GTObjects (colour frames)
-    ids: np.ndarray | None = None  # (H, W) int32 object-id pass of this camera (label index + 1; 0 = none)
 
 
 class World:
