@@ -26,9 +26,12 @@ VTMOT_CLASSES = {1: "person", 2: "vehicle"}
 INFRARED_OFFSET_S = 0.001  # stamps of different sensors are never identical
 DEFAULT_RATE_HZ = 30.0  # frame rate when a sequence does not give one
 DEFAULT_START_S = 1_600_000_000.0  # header stamp of the first frame
+#: ``progress(n)``: called with 1 after each frame (RGB and/or infrared of one frame number) written
+Progress = Callable[[int], None]
 
 
-def _frames(folder: Path) -> dict[int, Path]:
+def frame_files(folder: Path) -> dict[int, Path]:
+    """{frame number: image} of the numbered .jpg/.png images in ``folder`` (0000001.jpg -> 1)."""
     out = {}
     for p in sorted(folder.glob("*")):
         if p.suffix.lower() in (".jpg", ".jpeg", ".png") and p.stem.isdigit():
@@ -52,7 +55,7 @@ def _read_gt(seq: Path, class_of: Callable[[MotRow], str | None]) -> dict[int, l
 
 
 def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, rate_hz: float,
-                    storage: str, start_s: float, topics: Topics) -> Path:
+                    storage: str, start_s: float, topics: Topics, progress: Progress | None = None) -> Path:
     fr_color, fr_thermal = DEFAULT_FRAMES["color"], DEFAULT_FRAMES["thermal"]
     cams = {}
     with BagWriter(out_bag, storage=storage) as w:
@@ -74,43 +77,48 @@ def _write_sequence(out_bag: Path, rgb_frames: dict, ir_frames: dict, gt: dict, 
                 ti = t + INFRARED_OFFSET_S
                 w.write_camera_info(topics.thermal_info, ti, cam)
                 w.write_image(topics.thermal_image, ti, fr_thermal, ir, "mono8")
+            if progress is not None:
+                progress(1)
     return out_bag
 
 
 def convert_vtmot_sequence(seq_dir: str | Path, out_bag: str | Path, rate_hz: float = DEFAULT_RATE_HZ,
                            storage: str = "mcap", start_s: float = DEFAULT_START_S,
-                           topics: Topics = Topics()) -> Path:
+                           topics: Topics = Topics(), progress: Progress | None = None) -> Path:
     """One VT-MOT sequence folder (``visible/``, ``infrared/`` with 0000001.jpg..., and ``gt/gt.txt``) -> a
     contract bag."""
     seq = Path(seq_dir)
-    rgb, ir = _frames(seq / "visible"), _frames(seq / "infrared")
+    rgb, ir = frame_files(seq / "visible"), frame_files(seq / "infrared")
     if not rgb and not ir:
         raise ValueError(f"{seq}: no visible/ or infrared/ images")
-    return _write_sequence(Path(out_bag), rgb, ir, _read_gt(seq, _vtmot_class), rate_hz, storage, start_s, topics)
+    return _write_sequence(Path(out_bag), rgb, ir, _read_gt(seq, _vtmot_class), rate_hz, storage, start_s, topics,
+                           progress)
 
 
 def convert_vtmot(root: str | Path, out_dir: str | Path, split: str = "train", storage: str = "mcap",
-                  rate_hz: float = DEFAULT_RATE_HZ) -> list[Path]:
+                  rate_hz: float = DEFAULT_RATE_HZ, progress: Progress | None = None) -> list[Path]:
     """All sequences of ``root/images/<split>/<seq>`` -> ``out_dir/<seq>`` bags."""
     base = Path(root) / "images" / split
     if not base.is_dir():
         raise ValueError(f"not a VT-MOT folder: {base} missing")
-    return [convert_vtmot_sequence(s, Path(out_dir) / s.name, rate_hz, storage)
+    return [convert_vtmot_sequence(s, Path(out_dir) / s.name, rate_hz, storage, progress=progress)
             for s in sorted(p for p in base.iterdir() if p.is_dir())]
 
 
 def convert_motchallenge_sequence(seq_dir: str | Path, out_bag: str | Path, storage: str = "mcap",
-                                  start_s: float = DEFAULT_START_S, topics: Topics = Topics()) -> Path:
+                                  start_s: float = DEFAULT_START_S, topics: Topics = Topics(),
+                                  progress: Progress | None = None) -> Path:
     """A MOTChallenge sequence (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``) -> a contract bag (RGB + 2D GT).
     Classes: tracker.data.motchallenge (pedestrian -> person, car -> vehicle, flag 1 rows; distractors kept as
     ignore regions under their TrackEval name; other classes dropped)."""
     seq = Path(seq_dir)
     info = read_seqinfo(seq / "seqinfo.ini") if (seq / "seqinfo.ini").is_file() else {}
     rate = float(info.get("framerate", DEFAULT_RATE_HZ))
-    rgb = _frames(seq / info.get("imdir", "img1"))
+    rgb = frame_files(seq / info.get("imdir", "img1"))
     if not rgb:
         raise ValueError(f"{seq}: no images in {info.get('imdir', 'img1')}/")
-    return _write_sequence(Path(out_bag), rgb, {}, _read_gt(seq, bag_class), rate, storage, start_s, topics)
+    return _write_sequence(Path(out_bag), rgb, {}, _read_gt(seq, bag_class), rate, storage, start_s, topics,
+                           progress)
 
 
 def _imread(path, flags: int) -> np.ndarray:

@@ -1,8 +1,8 @@
 """tracker-eval: replay bags through the node suite, score the outputs against the GT, write metrics.json and a
 Markdown report with plots.
 
-    tracker-eval BAG... --out DIR [--realtime] [--gt gt.txt ...] [--pred OUTPUT ...] [--methods ...]
-    tracker-eval --eval-set config/eval_set.yaml --out DIR [--update-docs README.md docs/evaluation.md]
+    tracker-eval BAG... --out DIR [--realtime] [--gt gt.txt ...] [--pred OUTPUT ...] [--methods ...] [--jobs N]
+    tracker-eval --eval-set config/eval_set.yaml --out DIR [--jobs N] [--update-docs README.md docs/evaluation.md]
     tracker-eval --gt gt.txt --pred result.txt --out DIR          (MOTChallenge files only, no bag)
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tracker.data.motchallenge import FORMATS, MOTFormatError
 from .bagio import EvalDataError
 from .config import load_eval_config
 from .evaluate import METHODS, Replayer, aggregate, evaluate_bag, evaluate_mot
+from .parallel import BagTask, WorkerError, evaluate_parallel
 from .report import SCORECARD_BEGIN, SCORECARD_END, scorecard_markdown, update_between_markers, write_metrics_json, \
     write_report
 from .scoring import ScoringError
@@ -48,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "renders missing bags into OUT/bags")
     ap.add_argument("--update-docs", type=Path, nargs="*", default=None,
                     help=f"write the scorecard between {SCORECARD_BEGIN} and {SCORECARD_END} in these files")
+    ap.add_argument("--jobs", type=int, default=1, help="bags evaluated at once, each in a worker process on a "
+                    "ROS domain of its own (default 1: in this process)")
+    ap.add_argument("--first-domain-id", type=int, default=None, help="ROS_DOMAIN_ID of the first worker (the "
+                    "others count up; default eval.parallel.first_domain_id of the config)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     return ap
 
@@ -57,6 +62,37 @@ def _check_counts(args, n_bags: int) -> None:
         v = getattr(args, name)
         if v and len(v) != n_bags:
             raise ConfigError(f"--{name} given {len(v)} time(s) for {n_bags} bag(s): give one per bag, in order")
+
+
+def _tasks(args, jobs: list, methods: list) -> list[BagTask]:
+    """evaluate_bag's arguments of every bag (a --gt / --pred file belongs to the BAG of the same position)."""
+    def nth(files, k):
+        return files[k] if k < len(files) and k < len(args.bags) else None
+    return [BagTask(Path(bag), dict(methods=methods, realtime=args.realtime, gt_file=nth(args.gt, k),
+                                    gt_format=args.gt_format, pred=nth(args.pred, k), condition=cond,
+                                    node_config=args.node_config, model=args.model))
+            for k, (bag, cond) in enumerate(jobs)]
+
+
+def _evaluate_bags(args, jobs: list, cfg, methods: list, out: Path, replayer: Replayer | None) -> list:
+    """Every bag, in this process (--jobs 1) or by worker processes (tracker.eval.parallel)."""
+    from tqdm import tqdm
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    tasks = _tasks(args, jobs, methods)
+    if args.jobs > 1:
+        bar = tqdm(total=len(tasks), desc=f"evaluating ({args.jobs} jobs)", unit="bag", disable=args.no_progress)
+        bar.write(f"[tracker-eval] {len(tasks)} bag(s) over {min(args.jobs, len(tasks))} worker process(es); "
+                  f"their logs: {out / 'logs'}", file=sys.stderr)
+        with bar:
+            return evaluate_parallel(tasks, out, cfg, args.jobs, args.first_domain_id, replayer,
+                                     on_done=lambda r: (bar.update(1), bar.set_postfix_str(r.name)))
+    results = []
+    bar = tqdm(tasks, desc="evaluating", unit="bag", disable=args.no_progress)
+    for t in bar:
+        bar.set_postfix_str(t.bag.name)
+        results.append(evaluate_bag(t.bag, out, cfg, log=bar.write, replayer=replayer, **t.kwargs))
+    return results
 
 
 def run(args, replayer: Replayer | None = None) -> int:
@@ -83,18 +119,10 @@ def run(args, replayer: Replayer | None = None) -> int:
                                         gt_format=args.gt_format))
     else:
         _check_counts(args, len(args.bags))
-        from tqdm import tqdm
-        bar = tqdm(jobs, desc="evaluating", unit="bag", disable=args.no_progress)
-        for k, (bag, cond) in enumerate(bar):
-            bar.set_postfix_str(Path(bag).name)
-            results.append(evaluate_bag(
-                bag, out, cfg, methods=methods, realtime=args.realtime,
-                gt_file=args.gt[k] if k < len(args.gt) and k < len(args.bags) else None,
-                gt_format=args.gt_format, pred=args.pred[k] if k < len(args.pred) and k < len(args.bags) else None,
-                condition=cond, node_config=args.node_config, model=args.model, log=bar.write, replayer=replayer))
+        results = _evaluate_bags(args, jobs, cfg, methods, out, replayer)
     agg = aggregate(results, cfg)
     meta = {"bags": len(results), "realtime": bool(args.realtime), "methods": ", ".join(methods),
-            "wall_time_s": round(time.time() - t0, 1)}
+            "jobs": args.jobs, "wall_time_s": round(time.time() - t0, 1)}
     write_metrics_json(out / "metrics.json", results, agg, cfg, meta)
     report = write_report(out, results, agg, cfg, meta)
     for r in results:
@@ -124,6 +152,9 @@ def main(argv=None, replayer: Replayer | None = None) -> int:
     except (ConfigError, BagReadError, EvalDataError, MOTFormatError, ScoringError) as e:
         print(f"tracker-eval: error: {e}", file=sys.stderr)
         return 2
+    except WorkerError as e:
+        print(f"tracker-eval: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

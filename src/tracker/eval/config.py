@@ -70,6 +70,18 @@ class BaselineConfig:
 
 
 @dataclass(frozen=True)
+class ParallelConfig:
+    """``tracker-eval --jobs N``: bags evaluated by N worker processes, each on a ROS domain of its own."""
+    first_domain_id: int = param(50, ge=0, le=232, doc="worker k (0..N-1) sets ROS_DOMAIN_ID to this + k "
+                                 "(--first-domain-id overrides): parallel replays never see each other")
+    max_domain_id: int = param(101, ge=0, le=232, doc="highest ROS_DOMAIN_ID a worker may get (ROS 2: 0..101 "
+                               "avoid the Linux ephemeral ports)")
+    log_tail_chars: int = param(4000, unit="characters", ge=0, doc="tail of a failed worker's log in the error")
+    stop_timeout_s: float = param(15.0, unit="s", gt=0.0, doc="on interruption a worker gets this long after "
+                                  "SIGINT to stop its replay processes, then it is killed")
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     match: MatchConfig = field(default_factory=MatchConfig)
@@ -77,6 +89,7 @@ class EvalConfig:
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     baselines: BaselineConfig = field(default_factory=BaselineConfig)
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
 
 
 def default_config_path() -> Path:

@@ -23,13 +23,15 @@ from tracker.data.motchallenge import num_frames
 from . import bagio
 from .baselines import BOXMOT_BASELINES, BaselineUnavailable, boxmot_available, run_boxmot
 from .config import EvalConfig
+from .evalset import SIM_WORLD
 from .metrics3d import id_timeline, latency_stats, position_errors
-from .scoring import ALL_CLASSES, Scores, ScoringError, combine_sequences, score_sequence
+from .scoring import ALL_CLASSES, Scores, ScoringError, score_sequence
 
 SUITE = "suite"
 RGB_ONLY = "rgb_only"
 METHODS = (SUITE, RGB_ONLY) + BOXMOT_BASELINES
 EXTERNAL_CONDITION = "external"  # bags without a simulator sidecar (converted datasets, recordings)
+EXTERNAL_WORLD = "external"  # their world (simulator bags: tracker.eval.evalset.WORLD_LABELS)
 DEFAULT_CONDITION = "default"  # simulator bag without presets
 
 
@@ -65,26 +67,49 @@ class BagResult:
     messages: list = field(default_factory=list)
     methods: dict = field(default_factory=dict)  # method -> MethodResult
     gt: bagio.GroundTruth | None = None
+    world: str = EXTERNAL_WORLD  # renderer of a simulator bag (sim, sim_gl), else external
+    seed: int | None = None  # simulator seed
 
     def to_json(self) -> dict:
-        return {"name": self.name, "path": self.path, "condition": self.condition, "gt_source": self.gt_source,
+        return {"name": self.name, "path": self.path, "condition": self.condition, "world": self.world,
+                "seed": self.seed, "gt_source": self.gt_source,
                 "num_gt_frames": self.gt.num_frames if self.gt is not None else 0,
                 "modalities": self.info.get("modalities"), "messages": self.messages,
                 "methods": {m: r.to_json() for m, r in self.methods.items()}}
 
 
-def condition_of(bag: str | Path) -> str:
-    """The condition of a bag: its simulator presets joined by '+' (sidecar ``<bag>.calibration.yaml``),
-    'default' for a simulator bag without presets, 'external' for anything else."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a bag comes from: its renderer (world), condition and seed."""
+    world: str = EXTERNAL_WORLD
+    condition: str = EXTERNAL_CONDITION
+    seed: int | None = None
+
+
+def origin_of(bag: str | Path) -> Origin:
+    """World, condition and seed of a bag from its sidecar ``<bag>.calibration.yaml``: the world is the sidecar's
+    ``renderer`` (world A writes none, only ``presets``: 'sim'), the condition its presets joined by '+'
+    ('default' without presets); a bag without a readable sidecar is 'external'."""
     p = Path(bag)
     side = p.with_name(p.name + ".calibration.yaml")
     if not side.is_file():
-        return EXTERNAL_CONDITION
+        return Origin()
     try:
-        presets = (yaml.safe_load(side.read_text()) or {}).get("presets") or []
+        data = yaml.safe_load(side.read_text()) or {}
     except yaml.YAMLError:
-        return EXTERNAL_CONDITION
-    return "+".join(presets) if presets else DEFAULT_CONDITION
+        return Origin()
+    if not isinstance(data, dict):
+        return Origin()
+    presets = data.get("presets") or []
+    seed = data.get("seed")
+    world = data.get("renderer") or (SIM_WORLD if "presets" in data else EXTERNAL_WORLD)
+    return Origin(str(world), "+".join(presets) if presets else DEFAULT_CONDITION,
+                  int(seed) if isinstance(seed, int) else None)
+
+
+def condition_of(bag: str | Path) -> str:
+    """The condition of a bag (:func:`origin_of`)."""
+    return origin_of(bag).condition
 
 
 #: ``replayer(bag, out_bag, config_path=, model_path=, realtime=, rgb_only=) -> stats``: plays ``bag`` through the
@@ -236,7 +261,8 @@ def evaluate_bag(bag: str | Path, out_dir: str | Path, cfg: EvalConfig = EvalCon
     ``replayer``. Problems (missing modality, missing GT, no replayer, no boxmot) become messages, not
     exceptions."""
     bag = Path(bag)
-    res = BagResult(bag.name, str(bag), condition or condition_of(bag))
+    org = origin_of(bag)
+    res = BagResult(bag.name, str(bag), condition or org.condition, world=org.world, seed=org.seed)
     note = res.messages.append
     res.info = bagio.input_info(bag, topics)
     if res.info["missing_modalities"]:
@@ -276,36 +302,9 @@ def evaluate_mot(gt_file: str | Path, pred_file: str | Path, cfg: EvalConfig = E
 
 
 def aggregate(results: Sequence[BagResult], cfg: EvalConfig = EvalConfig()) -> dict:
-    """Per condition and combined, per method: TrackEval's sequence combination of the scores, pooled 3D error
-    (mean over all samples), pooled latency percentiles."""
-    def pool(rs: list[MethodResult]) -> dict:
-        scored = [r.scores for r in rs if r.scores is not None]
-        comb = combine_sequences(scored, cfg.scoring) if scored else None
-        m3 = [r.metrics3d for r in rs if r.metrics3d]
-        n = sum(m["n_position_samples"] for m in m3)
-        err = (sum(m["mean_position_error_m"] * m["n_position_samples"] for m in m3
-                   if m["mean_position_error_m"] is not None) / n) if n else None
-        v3 = [m["valid3d_fraction"] for m in m3 if m["valid3d_fraction"] is not None]
-        lat = [x for r in rs for x in r.latencies_s]
-        rates = [r.latency["output_rate_hz"] for r in rs if r.latency and r.latency.get("output_rate_hz")]
-        latency = latency_stats(lat, (), cfg.latency) if lat else None
-        if latency is not None:
-            latency["output_rate_hz"] = float(np.mean(rates)) if rates else None
-        return {"sequences": len(rs), "scored_sequences": len(scored),
-                "scores": comb.summaries() if comb is not None else None,
-                "metrics3d": {"mean_position_error_m": err, "n_position_samples": n,
-                              "valid3d_fraction": float(np.mean(v3)) if v3 else None} if m3 else None,
-                "latency": latency}
-
-    methods = [m for m in METHODS if any(m in r.methods for r in results)]
-    methods += sorted({m for r in results for m in r.methods} - set(methods))
-    conds = sorted({r.condition for r in results})
-    out = {"conditions": {}, "combined": {}}
-    for c in conds:
-        out["conditions"][c] = {m: pool([r.methods[m] for r in results if r.condition == c and m in r.methods])
-                                for m in methods if any(r.condition == c and m in r.methods for r in results)}
-    out["combined"] = {m: pool([r.methods[m] for r in results if m in r.methods]) for m in methods}
-    return out
+    """Per condition (and world) and combined, per method: see tracker.eval.aggregate.aggregate."""
+    from .aggregate import aggregate as _aggregate
+    return _aggregate(results, cfg)
 
 
 def headline(summary: dict | None, cls: str = ALL_CLASSES) -> dict | None:

@@ -10,6 +10,7 @@ from typing import Sequence
 from tracker.common.config import to_mapping
 
 from .config import EvalConfig
+from .evalset import WORLD_MODULES
 from .evaluate import BagResult, timeline_for
 from .scoring import ALL_CLASSES
 
@@ -37,7 +38,7 @@ def write_metrics_json(path: str | Path, results: Sequence[BagResult], agg: dict
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     doc = {"meta": meta or {}, "config": to_mapping(cfg), "bags": [r.to_json() for r in results],
-           "conditions": agg["conditions"], "combined": agg["combined"]}
+           "conditions": agg["conditions"], "combined": agg["combined"], "worlds": agg.get("worlds", {})}
     p.write_text(json.dumps(_plain(doc), indent=2))
     return p
 
@@ -72,8 +73,48 @@ def _m3(pooled: dict) -> tuple[str, str]:
     return (f"{e:.2f}" if e is not None else "–"), (f"{v * PERCENT:.0f} %" if v is not None else "–")
 
 
+def _hota_cell(pooled: dict | None) -> str:
+    """Pooled HOTA, then [lowest-highest] over seeds where there are several."""
+    s = ((pooled or {}).get("scores") or {}).get(ALL_CLASSES)
+    text = _fmt("HOTA", s.get("HOTA") if s else None)
+    sp = (pooled or {}).get("seed_spread")
+    if sp and text != "–":
+        text += f" [{sp['min'] * PERCENT:.1f}–{sp['max'] * PERCENT:.1f}]"
+    return text
+
+
+def _world_title(world: str, wd: dict, several: bool, spread: bool) -> str:
+    title = "HOTA (%) per condition"
+    if world in WORLD_MODULES:
+        title += f", world {wd['label']} ({WORLD_MODULES[world]})"
+    elif several:
+        title += f", {world} bags"
+    seeds = wd.get("seeds") or []
+    if spread:
+        title += f"; seeds {', '.join(map(str, seeds))}: all seeds pooled [lowest–highest seed]"
+    elif len(seeds) == 1 and world in WORLD_MODULES:
+        title += f"; seed {seeds[0]}"
+    return title + ":"
+
+
+def _condition_tables(agg: dict, methods: list) -> list[str]:
+    """One HOTA-per-condition table per world (with an 'all' row when there are several worlds)."""
+    worlds = agg.get("worlds") or {"": {"label": "", "conditions": agg["conditions"], "combined": {}}}
+    several = len(worlds) > 1
+    lines = []
+    for w, wd in worlds.items():
+        rows = list(wd["conditions"].items()) + ([("all", wd["combined"])] if several else [])
+        spread = any((per.get(m) or {}).get("seed_spread") for _, per in rows for m in methods)
+        title = _world_title(w, wd, several, spread) if w else "HOTA (%) per condition:"
+        lines += ["", title, "", "| condition | " + " | ".join(methods) + " |", "|" + "---|" * (len(methods) + 1)]
+        for c, per in rows:
+            lines.append(f"| {c} | " + " | ".join(_hota_cell(per.get(m)) for m in methods) + " |")
+    return lines
+
+
 def scorecard_markdown(agg: dict, cfg: EvalConfig) -> str:
-    """The combined table (one row per method) and the HOTA-per-condition table."""
+    """The combined table (one row per method) and HOTA per condition, one table per world, with the range
+    over seeds where a condition has several."""
     cols = list(cfg.report.headline)
     head = "| method | " + " | ".join(cols) + " | 3D err (m) | valid 3D | latency |"
     lines = ["Combined over all bags (TrackEval combine over sequences; scores in %, classes det-averaged):", "",
@@ -82,15 +123,7 @@ def scorecard_markdown(agg: dict, cfg: EvalConfig) -> str:
         s = (pooled.get("scores") or {}).get(ALL_CLASSES)
         e, v = _m3(pooled)
         lines.append(_row(m, s, cols) + f" {e} | {v} | {_lat(pooled)} |")
-    methods = list(agg["combined"])
-    lines += ["", "HOTA (%) per condition:", "", "| condition | " + " | ".join(methods) + " |",
-              "|" + "---|" * (len(methods) + 1)]
-    for c, per in agg["conditions"].items():
-        vals = []
-        for m in methods:
-            s = ((per.get(m) or {}).get("scores") or {}).get(ALL_CLASSES)
-            vals.append(_fmt("HOTA", s.get("HOTA") if s else None))
-        lines.append(f"| {c} | " + " | ".join(vals) + " |")
+    lines += _condition_tables(agg, list(agg["combined"]))
     return "\n".join(lines) + "\n"
 
 

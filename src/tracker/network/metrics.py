@@ -4,8 +4,11 @@ nor FP, and ignored ground truth is not counted as missed."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+
+from tracker.common.config import ConfigError, param
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -28,11 +31,14 @@ class APAccumulator:
         self.tp: list[bool] = []
         self.n_gt = 0
 
-    def add(self, det_boxes, det_scores, gt_boxes, gt_ignore=None) -> None:
+    def add(self, det_boxes, det_scores, gt_boxes, gt_ignore=None, det_ignore=None) -> None:
+        """One frame. ``gt_ignore``: ignore regions; ``det_ignore``: detections that are not false positives
+        when they match no counted GT (e.g. outside the size range being evaluated)."""
         det_boxes = np.asarray(det_boxes, np.float64).reshape(-1, 4)
         det_scores = np.asarray(det_scores, np.float64).reshape(-1)
         gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
         ign = np.zeros(len(gt_boxes), bool) if gt_ignore is None else np.asarray(gt_ignore, bool)
+        det_ign = np.zeros(len(det_boxes), bool) if det_ignore is None else np.asarray(det_ignore, bool)
         self.n_gt += int((~ign).sum())
         order = np.argsort(-det_scores, kind="stable")
         ious = iou_matrix(det_boxes[order], gt_boxes)
@@ -43,8 +49,8 @@ class APAccumulator:
                 used[int(cand.argmax())] = True
                 self.scores.append(float(det_scores[d]))
                 self.tp.append(True)
-            elif np.any(ign & (ious[r] >= self.iou)):
-                continue  # on an ignored object: neither TP nor FP
+            elif det_ign[d] or np.any(ign & (ious[r] >= self.iou)):
+                continue  # on an ignored object, or an ignored detection: neither TP nor FP
             else:
                 self.scores.append(float(det_scores[d]))
                 self.tp.append(False)
@@ -108,3 +114,67 @@ class ConditionAP:
         """{condition: {class name: AP or None}}."""
         return {cond: {self.class_names[c]: _rounded(acc.ap()) for c, acc in a.items()}
                 for cond, a in self.accs.items()}
+
+
+@dataclass(frozen=True)
+class HeightAPConfig:
+    """config/network.yaml ``evaluation``: AP of one class by box-height bucket (tracker.network.evaluate)."""
+    height_edges_px: tuple[float, ...] = param((24.0, 48.0, 96.0), unit="px (original image)", gt=0.0,
+                                               doc="bucket edges of the box height, increasing: buckets < e0, "
+                                                   "e0-e1, ..., > e_last (a lower edge belongs to its bucket)")
+    cls: str = param("person", doc="class evaluated by height")
+    iou: float = param(0.5, unit="1 (IoU)", gt=0.0, le=1.0, doc="match threshold of the AP")
+    min_visibility: float = param(EVAL_MIN_VISIBILITY, unit="1 (visible fraction)", ge=0.0, le=1.0,
+                                  doc="GT less visible than this is an ignore region (no minimum height here: "
+                                      "the buckets are the sizes)")
+
+    def validate(self) -> None:
+        e = self.height_edges_px
+        if not e or any(b <= a for a, b in zip(e, e[1:])):
+            raise ConfigError(f"height_edges_px must be strictly increasing and not empty, got {list(e)}")
+
+
+def height_bucket_names(edges) -> list[str]:
+    """['<24', '24-48', '48-96', '>96'] for edges (24, 48, 96)."""
+    e = list(edges)
+    return [f"<{e[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(e, e[1:])] + [f">{e[-1]:g}"]
+
+
+class HeightAP:
+    """AP of ``cfg.cls`` per box-height bucket (original image pixels), per condition and ``all``. In bucket b,
+    GT outside b is an ignore region, and a detection outside b that matches no GT of b is not a false
+    positive (as COCO's area ranges); GT less visible than ``cfg.min_visibility`` is ignored everywhere.
+    Boxes are in network-input pixels; ``scale`` (input px per image px, the letterbox scale) converts."""
+
+    def __init__(self, class_names, cfg: HeightAPConfig = HeightAPConfig()):
+        if cfg.cls not in tuple(class_names):
+            raise ConfigError(f"evaluation.cls {cfg.cls!r} is not a class of the model {list(class_names)}")
+        self.cfg, self.cls = cfg, tuple(class_names).index(cfg.cls)
+        self.edges = np.asarray(cfg.height_edges_px, np.float64)
+        self.names = height_bucket_names(cfg.height_edges_px)
+        self.accs: dict = {}
+
+    def bucket_of(self, heights_px) -> np.ndarray:
+        """Bucket index of each height (image px): 0 below the first edge, len(edges) from the last one."""
+        return np.searchsorted(self.edges, np.asarray(heights_px, np.float64), side="right")
+
+    def add(self, condition: str, dets, gt: np.ndarray, scale: float) -> None:
+        """``dets``: decoded detections of one frame; ``gt``: its rows (x1, y1, x2, y2, class, id, visibility)."""
+        g = gt[gt[:, 4] == self.cls]
+        k = dets.classes == self.cls
+        boxes, scores = dets.boxes[k], dets.scores[k]
+        gb = self.bucket_of((g[:, 3] - g[:, 1]) / scale)
+        db = self.bucket_of((boxes[:, 3] - boxes[:, 1]) / scale)
+        hidden = g[:, 6] < self.cfg.min_visibility
+        for key in (condition, "all"):
+            accs = self.accs.setdefault(key, [APAccumulator(self.cfg.iou) for _ in self.names])
+            for b, acc in enumerate(accs):
+                acc.add(boxes, scores, g[:, :4], hidden | (gb != b), db != b)
+
+    def result(self) -> dict:
+        """{condition: {bucket: AP or None}}."""
+        return {cond: {n: _rounded(a.ap()) for n, a in zip(self.names, accs)} for cond, accs in self.accs.items()}
+
+    def gt_counts(self) -> dict:
+        """{condition: {bucket: GT objects counted}}."""
+        return {cond: {n: a.n_gt for n, a in zip(self.names, accs)} for cond, accs in self.accs.items()}
