@@ -92,3 +92,14 @@ def test_unreadable_bag_errors(tmp_path):
     (tmp_path / "broken" / "metadata.yaml").write_text("garbage: [")
     with pytest.raises(BagReadError, match="cannot open"):
         BagReader(tmp_path / "broken")
+
+
+def test_a_write_interrupted_by_an_exception_leaves_no_bag(tmp_path):
+    """A simulator killed mid-bag (e.g. a worker dying) must not leave a bag that looks complete: rosbag2's
+    metadata.yaml is written on close, and training/eval treat a folder with it as a finished bag."""
+    path = tmp_path / "broken"
+    with pytest.raises(RuntimeError, match="worker died"):
+        with BagWriter(path) as w:
+            w.write_image("/camera/color/image_raw", 1.0, "cam", np.zeros((4, 4, 3), np.uint8), "rgb8")
+            raise RuntimeError("worker died")
+    assert not path.exists()

@@ -1,6 +1,8 @@
 """Writing contract bags (rosbag2, MCAP by default or sqlite3) with typed helpers."""
 from __future__ import annotations
 
+import shutil
+
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple
 
@@ -76,8 +78,12 @@ class BagWriter:
     def __enter__(self) -> "BagWriter":
         return self.open()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Close; a bag left by an exception is removed, so an interrupted write never looks like a complete
+        bag (rosbag2's metadata.yaml is written by close either way)."""
         self.close()
+        if exc_type is not None and self.path.is_dir():
+            shutil.rmtree(self.path, ignore_errors=True)
 
     # generic --------------------------------------------------------------------------------------------
     def add_topic(self, topic: str, msgtype: str):
