@@ -28,22 +28,22 @@ def _commented_example() -> dict:
 def test_default_set_and_the_commented_example_plan():
     default = load_eval_set(EVAL_SET)
     jobs = plan(default, log=lambda s: None)
-    assert default.worlds == ("sim",) and {j.world for j in jobs} == {"sim"}
-    assert len(jobs) == len(default.presets) * len(default.seeds)
+    assert default.worlds == ("sim", "sim_gl") and {j.world for j in jobs} == {"sim", "sim_gl"}
+    assert len(jobs) == len(default.presets) * len(default.seeds) * 2 and len(default.seeds) >= 2
     example = from_mapping(EvalSetConfig, _commented_example()["eval_set"], where="eval_set")
     skipped = []
     jobs = plan(example, log=skipped.append)
-    # 5 conditions in both worlds x 3 seeds, dropout and night,dropout in A only (allow_missing), shake in A
-    # only (worlds: [sim]), night,crowd in both worlds with 4 seeds
-    assert len(jobs) == 5 * 2 * 3 + 3 + 3 + 3 + 4 * 2
-    assert len(skipped) == 2 and all("sim_gl" in s and "dropout" in s for s in skipped)
+    # 7 conditions in both worlds x 3 seeds, glare in A only (allow_missing), shake in A only (worlds: [sim]),
+    # night,crowd in both worlds with 4 seeds
+    assert len(jobs) == 7 * 2 * 3 + 3 + 3 + 4 * 2
+    assert len(skipped) == 1 and all("sim_gl" in s and "glare" in s for s in skipped)
     assert {(j.world, j.seed) for j in jobs if j.preset == "night,crowd"} == {(w, s) for w in ("sim", "sim_gl")
                                                                              for s in range(4)}
 
 
 def test_a_preset_a_world_lacks_is_an_error_naming_the_world():
-    cfg = EvalSetConfig(presets=("day", "night,dropout"), seeds=(0,), worlds=("sim", "sim_gl"))
-    with pytest.raises(ConfigError, match=r"world sim_gl \(B, tracker.sim_gl\) has no preset 'dropout'"):
+    cfg = EvalSetConfig(presets=("day", "night,glare"), seeds=(0,), worlds=("sim", "sim_gl"))
+    with pytest.raises(ConfigError, match=r"world sim_gl \(B, tracker.sim_gl\) has no preset 'glare'"):
         plan(cfg, log=lambda s: None)
     with pytest.raises(ConfigError, match="'nosuch' .* exists in no world"):
         plan(EvalSetConfig(presets=("nosuch",), seeds=(0,), worlds=("sim",), allow_missing=("nosuch",)))

@@ -169,3 +169,15 @@ def test_same_seed_gives_identical_frames_and_another_seed_differs():
         if ga:
             assert [(o.id, o.box2d, o.visibility) for o in ga] == [(o.id, o.box2d, o.visibility) for o in gb]
     assert not all(np.array_equal(a, c) for (a, _), (c, _) in zip(frames[0], frames[2]))
+
+
+def test_dropout_preset_silences_the_thermal_camera_for_its_outage():
+    from tracker.sim_gl.config import GLSimConfig, apply_presets
+    from tracker.sim_gl.rig import timeline
+    cfg = apply_presets(GLSimConfig(), "dropout")
+    ev = timeline(cfg, 9.0, np.random.default_rng(0))
+    thermal = [t for t, n in ev if n == "thermal"]
+    assert thermal and not [t for t in thermal if 3.0 <= t < 7.0]
+    assert [t for t in thermal if t >= 7.0] and [t for t in thermal if t < 3.0]
+    colour = [t for t, n in ev if n == "color"]
+    assert len(colour) == len([t for t, n in timeline(GLSimConfig(), 9.0, np.random.default_rng(0)) if n == "color"])

@@ -123,6 +123,14 @@ class GLAtmosphere:
 
 
 @dataclass(frozen=True)
+class GLDropout:
+    """One camera stops publishing for a while (a sensor outage: the node must keep tracking on the others)."""
+    camera: str = param("", choices=("", "color", "thermal", "depth"), doc="the camera that stops; '' = none")
+    start_s: float = param(3.0, unit="s", ge=0, doc="outage start, from the scene start")
+    duration_s: float = param(4.0, unit="s", ge=0, doc="outage length")
+
+
+@dataclass(frozen=True)
 class GLSimConfig:
     color: GLCamera = field(default_factory=GLCamera)
     thermal: GLCamera = field(default_factory=_thermal_cam)
@@ -133,6 +141,7 @@ class GLSimConfig:
     thermal_scene: GLThermal = field(default_factory=GLThermal)
     depth_sensor: GLDepth = field(default_factory=GLDepth)
     atmosphere: GLAtmosphere = field(default_factory=GLAtmosphere)
+    dropout: GLDropout = field(default_factory=GLDropout)
     start_time_s: float = param(1_700_000_000.0, unit="s", ge=0, doc="header stamp of the scene start")
     gt_margin_px: float = param(40.0, unit="px", ge=0, doc="GT includes objects this close to the view")
     near_m: float = param(0.4, unit="m", gt=0, doc="objects closer than this are not labelled")
@@ -166,6 +175,8 @@ PRESETS: Mapping[str, tuple[str, Mapping[str, Any]]] = MappingProxyType({
               {"world": {"n_people": (16, 24), "n_vehicles": (2, 4)}}),
     "crossover": ("Thermal crossover: air and ground near body-surface temperature (31-35 C).",
                   {"thermal_scene": {"ambient_c": (31.0, 35.0), "ground_offset_k": (-1.0, 1.0), "sky_c": 10.0}}),
+    "dropout": ("The thermal camera stops publishing from 3 s for 4 s (dropout.camera/start_s/duration_s).",
+                {"dropout": {"camera": "thermal", "start_s": 3.0, "duration_s": 4.0}}),
 })
 
 

@@ -36,14 +36,18 @@ def colour_pose(height_m: float, pitch_deg: float, yaw_deg: float) -> Transform:
 
 
 def timeline(cfg: GLSimConfig, duration_s: float, rng: np.random.Generator) -> list[tuple[float, str]]:
-    """(time, camera) of every frame of every camera in time order, no two stamps equal."""
-    events = []
+    """(time, camera) of every frame of every camera in time order, no two stamps equal; the frames of
+    ``cfg.dropout.camera`` inside its outage are not there."""
+    events, drop = [], cfg.dropout
     for name in CAMERAS:
         cam = cfg.camera(name)
         n = int(np.floor(duration_s * cam.rate_hz)) + 1
         lim = JITTER_CLIP * cam.jitter_s
         t = cam.offset_s + np.arange(n) / cam.rate_hz + np.clip(rng.standard_normal(n) * cam.jitter_s, -lim, lim)
-        events += [(float(x), name) for x in np.sort(t[(t >= 0) & (t < duration_s)])]
+        keep = (t >= 0) & (t < duration_s)
+        if name == drop.camera:
+            keep &= (t < drop.start_s) | (t >= drop.start_s + drop.duration_s)
+        events += [(float(x), name) for x in np.sort(t[keep])]
     events.sort()
     out, last = [], -np.inf
     for t, name in events:
