@@ -1,0 +1,52 @@
+"""Render the bags of config/train_worlds.yaml that are missing (world A: tracker.sim with a randomised scene per
+seed, as tracker-train renders config/network.yaml's data; world B: tracker.sim_gl) and print the train/val
+bag lists for tracker-train:
+
+    python scripts/training_data.py --out build/worlds
+    tracker-train $(cat build/worlds/train.txt) --val $(cat build/worlds/val.txt) --steps 6000 --seed 1 ...
+"""
+import argparse
+from pathlib import Path
+
+import yaml
+
+BAG_METADATA = "metadata.yaml"
+
+
+def bags(entries):
+    """(world, presets, seed, duration_s) of every bag of a list of entries."""
+    for e in entries:
+        for k, p in enumerate(e["presets"]):
+            yield e["world"], str(p), int(e["seed"]) + k, float(e["duration_s"])
+
+
+def render(world: str, presets: str, seed: int, duration_s: float, out: Path) -> Path:
+    if world == "sim":
+        from tracker.sim.simulate import bag_name, simulate
+        path = out / "A" / bag_name(presets, seed, True)
+        if not (path / BAG_METADATA).is_file():
+            simulate(presets, duration_s, seed, randomize=True, out_dir=path.parent, progress=False)
+        return path
+    from tracker.sim_gl.simulate import bag_name, simulate
+    path = out / "B" / bag_name(presets, seed)
+    if not (path / BAG_METADATA).is_file():
+        simulate(presets, duration_s, seed, out_dir=path.parent)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="config/train_worlds.yaml")
+    ap.add_argument("--out", default="build/worlds")
+    a = ap.parse_args()
+    cfg, out = yaml.safe_load(Path(a.config).read_text()), Path(a.out)
+    for split in ("train", "val"):
+        paths = []
+        for world, presets, seed, dur in bags(cfg[split]):
+            paths.append(render(world, presets, seed, dur, out))
+            print(f"{split}: {paths[-1]}", flush=True)
+        (out / f"{split}.txt").write_text("\n".join(str(p) for p in paths) + "\n")
+
+
+if __name__ == "__main__":
+    main()
