@@ -30,7 +30,7 @@ from tracker.network.model import INPUT_NAMES, TrackerNet, count_params, load_mo
 def flops(net: TrackerNet) -> float:
     from torch.utils.flop_counter import FlopCounterMode
     c = net.cfg
-    x = example_inputs(c.input_width, c.input_height)
+    x = example_inputs(c.input_width, c.input_height, thermal_channels=c.thermal_channels)
     fc = FlopCounterMode(display=False)
     with torch.no_grad(), fc:
         net(*(torch.from_numpy(x[k]) for k in INPUT_NAMES))
@@ -42,7 +42,8 @@ def bench_onnx(path: Path, width: int, height: int, runs: int, threads: int, war
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    x = example_inputs(width, height)
+    thermal = next(i for i in sess.get_inputs() if i.name == "thermal")
+    x = example_inputs(width, height, thermal_channels=int(thermal.shape[1]))
     for _ in range(warmup):
         sess.run(None, x)
     times = []

@@ -171,14 +171,14 @@ def _map(path: Path, dtype, shape) -> np.ndarray:
 
 
 def cached_inputs(rgb_u8, thermal_raw, enc: int, depth_m, avail, norm: NormalisationConfig = DEFAULT_NORMALISATION,
-                  thermal_percentiles=None) -> dict:
+                  thermal_percentiles=None, thermal_relative_gain: float = 1.0) -> dict:
     """Arrays (C, H, W) of one cached frame (tracker.network.inputs.encode_inputs); a modality with avail False
     (or thermal with enc -1) is zeros with flag 0, as at inference."""
     has_thermal = bool(avail[1]) and enc >= 0
     return encode_inputs(rgb_u8 if avail[0] else None, thermal_raw if has_thermal else None,
                          THERMAL_FAMILIES[enc] if has_thermal else None,
                          np.asarray(depth_m, np.float32) if avail[2] else None, norm, thermal_percentiles,
-                         shape=np.shape(rgb_u8)[:2])
+                         shape=np.shape(rgb_u8)[:2], thermal_relative_gain=thermal_relative_gain)
 
 
 def open_or_build(source: BagSource, cache_dir: Path, width: int, height: int, stride: int,

@@ -8,13 +8,14 @@
                        the run description (configs, bags, seed)
 
 ``load_checkpoint`` reads last.pt / best.pt (and the older single-file checkpoints); ``init_weights`` loads a
-.pt into a new run (``--init``); ONNX files cannot initialise training (no ONNX -> PyTorch weight import).
+.pt into a new run (``--init``; :func:`load_init`: a 1-channel thermal checkpoint may start a 2-channel model);
+ONNX files cannot initialise training (no ONNX -> PyTorch weight import).
 """
 from __future__ import annotations
 
 import os
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import torch
 
 from tracker.common.config import ConfigError, from_mapping
 
-from .model import ModelConfig, TrackerNet
+from .model import THERMAL_INPUT_WEIGHT, ModelConfig, TrackerNet
 
 WEIGHTS_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 LAST, BEST, STATE = "last.pt", "best.pt", "state.pt"
@@ -80,6 +81,40 @@ def init_weights(path: str | Path) -> tuple[ModelConfig, dict]:
     except (FileNotFoundError, KeyError, RuntimeError, OSError, ConfigError) as e:
         raise ConfigError(f"--init {p}: cannot load the checkpoint: {e}") from e
     return net.cfg, net.state_dict()
+
+
+def adapt_init_state(sd: dict, net: TrackerNet, where: str = "--init") -> dict:
+    """``sd`` for ``net``: every tensor by name and shape, except the thermal stem's first conv, which may gain
+    input channels (thermal_channels 1 -> 2): its channels are copied and the new ones zero, so the outputs
+    equal the checkpoint model's. Any other difference is a ConfigError naming the tensor."""
+    target = net.state_dict()
+    missing, extra = sorted(set(target) - set(sd)), sorted(set(sd) - set(target))
+    if missing or extra:
+        raise ConfigError(f"{where}: the checkpoint's tensors differ from the model's: missing {missing[:4]}, "
+                          f"unexpected {extra[:4]}")
+    out = {}
+    for k, v in sd.items():
+        t = target[k]
+        grows = k == THERMAL_INPUT_WEIGHT and v.dim() == 4 and v.shape[0] == t.shape[0] and \
+            v.shape[2:] == t.shape[2:] and v.shape[1] < t.shape[1]
+        if v.shape != t.shape and not grows:
+            raise ConfigError(f"{where}: tensor {k} is {tuple(v.shape)} in the checkpoint, {tuple(t.shape)} in the "
+                              "model")
+        if grows:
+            v = torch.cat([v, v.new_zeros((v.shape[0], t.shape[1] - v.shape[1], *v.shape[2:]))], 1)
+        out[k] = v
+    return out
+
+
+def load_init(net: TrackerNet, path: str | Path) -> None:
+    """Load the ``--init`` checkpoint ``path`` into ``net``: its model config must be ``net``'s, but for more
+    thermal channels in ``net`` (:func:`adapt_init_state`). ConfigError otherwise."""
+    icfg, sd = init_weights(path)
+    mcfg = net.cfg
+    if replace(icfg, thermal_channels=mcfg.thermal_channels) != mcfg or icfg.thermal_channels > mcfg.thermal_channels:
+        raise ConfigError(f"--init {path}: its model config differs from the one trained: "
+                          f"{ {k: v for k, v in asdict(icfg).items() if asdict(mcfg)[k] != v} }")
+    net.load_state_dict(adapt_init_state(sd, net, f"--init {path}"))
 
 
 def rng_states() -> dict:

@@ -49,13 +49,18 @@ class AugmentConfig:
     thermal_high_percentile: tuple[float, float] = _range((95.0, 99.5), "%", "thermal high percentile", ge=0.0,
                                                           le=100.0)
     thermal_gain: tuple[float, float] = _range((0.8, 1.2), "1", "gain on the normalised thermal", ge=0.0)
+    thermal_kelvin_gain: tuple[float, float] = _range((0.97, 1.03), "1", "counts-per-kelvin error of the camera: "
+                                                      "gain on the relative thermal channel's kelvin differences "
+                                                      "(2-channel thermal models only)", gt=0.0)
+    p_drop_thermal_relative: float = param(0.3, ge=0.0, le=1.0, doc="probability of zeroing the relative thermal "
+                                           "channel, as for an AGC mono8 camera (2-channel thermal models only)")
     p_flip: float = param(0.5, ge=0.0, le=1.0, doc="probability of a horizontal flip")
     modalities: tuple[bool, bool, bool] = param((True, True, True), doc="(rgb, thermal, depth) trained with; "
                                                 "the RGB-only ablation: (true, false, false)")
 
     def validate(self) -> None:
         for name in ("brightness_gain", "brightness_offset", "gamma", "blur_sigma_px", "thermal_low_percentile",
-                     "thermal_high_percentile", "thermal_gain"):
+                     "thermal_high_percentile", "thermal_gain", "thermal_kelvin_gain"):
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"{name} = {[lo, hi]}: low must not exceed high")
@@ -80,10 +85,17 @@ def _dropout(avail: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) ->
     return keep if keep.any() else avail.copy()
 
 
+def _relative_gain(rng: np.random.Generator, cfg: AugmentConfig, norm: NormalisationConfig) -> float:
+    """The counts-per-kelvin error of this frame; drawn only for 2-channel thermal (a 1-channel model's draws,
+    hence its batches, are what they were before the relative channel existed)."""
+    return float(rng.uniform(*cfg.thermal_kelvin_gain)) if norm.thermal_channels > 1 else 1.0
+
+
 def augment_frame(cache: FrameCache, i: int, rng: np.random.Generator, cfg: AugmentConfig,
                   norm: NormalisationConfig = DEFAULT_NORMALISATION):
-    """One augmented training frame: a random crop, flip, photometric jitter, thermal mis-registration,
-    modality dropout. Returns (inputs dict, objects (M, 8) in crop px)."""
+    """One augmented training frame: a random crop, flip, photometric jitter, thermal mis-registration and
+    normalisation jitter, modality dropout; with ``norm.thermal_channels`` 2 also a counts-per-kelvin error and
+    the relative channel's dropout. Returns (inputs dict, objects (M, 8) in crop px)."""
     rgb_u8, th_raw, enc, dep_m, avail = cache.frame(i)
     H, W = rgb_u8.shape[:2]
     x0 = int(rng.integers(0, W - cfg.crop_w + 1))
@@ -98,9 +110,11 @@ def augment_frame(cache: FrameCache, i: int, rng: np.random.Generator, cfg: Augm
         dep = dep * np.float32(1.0 + rng.normal(0, cfg.depth_scale_sigma))
     keep = _dropout(avail & np.asarray(cfg.modalities, bool), rng, cfg)
     pct = (rng.uniform(*cfg.thermal_low_percentile), rng.uniform(*cfg.thermal_high_percentile))
-    inp = cached_inputs(rgb, th, enc, dep, keep, norm, pct)
+    inp = cached_inputs(rgb, th, enc, dep, keep, norm, pct, _relative_gain(rng, cfg, norm))
     if inp["modality"][1]:
-        inp["thermal"] = inp["thermal"] * np.float32(rng.uniform(*cfg.thermal_gain))
+        inp["thermal"][0] *= np.float32(rng.uniform(*cfg.thermal_gain))
+        if norm.thermal_channels > 1 and rng.random() < cfg.p_drop_thermal_relative:
+            inp["thermal"][1] = 0.0
     obj = cache.objects(i).copy()
     obj[:, [0, 2]] -= x0
     obj[:, [1, 3]] -= y0

@@ -6,9 +6,10 @@
 
 Images must be registered to the RGB camera at RGB resolution (tracker.pipeline.registration). The detector
 letterboxes them to the network input and normalises them with the functions training uses
-(tracker.network.inputs), with the input size, stride, normalisation and class names of the model's metadata
-JSON; it sets the modality flags from what is present, runs the backend, takes the NMS-free CenterNet peaks
-(score threshold, top-K) and maps the boxes back to RGB pixels.
+(tracker.network.inputs), with the input size, stride, normalisation (thermal channels included: a 1-channel
+model gets the percentile-normalised channel, a 2-channel one also the relative-kelvin channel) and class names
+of the model's metadata JSON; it sets the modality flags from what is present, runs the backend, takes the
+NMS-free CenterNet peaks (score threshold, top-K) and maps the boxes back to RGB pixels.
 """
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ class Detector:
             self.normalisation = NormalisationConfig.from_meta(meta["normalisation"])
         except ConfigError as e:
             raise ModelError(f"model metadata: {e}") from e
+        thermal_shape = meta.get("inputs", {}).get("thermal")
+        if thermal_shape is not None and int(thermal_shape[1]) != self.normalisation.thermal_channels:
+            raise ModelError(f"model metadata: input thermal {list(thermal_shape)} has {thermal_shape[1]} channels, "
+                             f"normalisation.thermal.channels says {self.normalisation.thermal_channels}")
 
     def close(self) -> None:
         """Release the backend (engine, session, device buffers); the detector is unusable afterwards."""

@@ -24,7 +24,6 @@ import torch
 
 from .dcn import ONNX_OPSET
 from .model import CLASS_NAMES, INPUT_NAMES, MODALITIES, OUTPUT_NAMES, STRIDE, ExportWrapper, TrackerNet
-from .preprocess import (DEPTH_MAX_M, DEPTH_MIN_M, DEPTH_REF_M, THERMAL_MIN_RANGE, THERMAL_PERCENTILES)
 # the int8 Q/DQ model lives in quantize.py; these names stay importable from here
 from .quantize import (INT8_PARITY_BOUND, QDQ_EXTRA_OPTIONS, QDQ_FLOAT_CONVS, Int8Config,  # noqa: F401
                        calibration_frames, int8_parity, int8_within_bound, qdq_violations, quantize_qdq, write_int8)
@@ -40,10 +39,10 @@ def file_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def example_inputs(width: int, height: int, batch: int = 1, seed: int = 0) -> dict:
+def example_inputs(width: int, height: int, batch: int = 1, seed: int = 0, thermal_channels: int = 1) -> dict:
     g = np.random.default_rng(seed)
     return {"rgb": g.random((batch, 3, height, width), np.float32),
-            "thermal": g.random((batch, 1, height, width), np.float32),
+            "thermal": g.random((batch, thermal_channels, height, width), np.float32),
             "depth": np.stack([g.random((batch, height, width), np.float32),
                                (g.random((batch, height, width)) > 0.2).astype(np.float32)], 1),
             "modality": np.ones((batch, 3), np.float32)}
@@ -55,22 +54,14 @@ def build_metadata(net: TrackerNet, training: dict | None = None) -> dict:
     return {
         "format": META_FORMAT,
         "name": "tracker-centernet-dla",
-        "inputs": {"rgb": [1, 3, H, W], "thermal": [1, 1, H, W], "depth": [1, 2, H, W], "modality": [1, 3]},
+        "inputs": {m: [1, c.input_channels(m), H, W] for m in MODALITIES} | {"modality": [1, len(MODALITIES)]},
         "outputs": {"heatmap": [1, len(CLASS_NAMES), H // STRIDE, W // STRIDE],
                     "size": [1, 2, H // STRIDE, W // STRIDE], "offset": [1, 2, H // STRIDE, W // STRIDE],
                     "embedding": [1, c.embedding_dim, H // STRIDE, W // STRIDE],
                     "distance": [1, 1, H // STRIDE, W // STRIDE]},
         "input_width": W, "input_height": H, "stride": STRIDE,
         "class_names": list(CLASS_NAMES), "embedding_dim": c.embedding_dim, "modalities": list(MODALITIES),
-        "normalisation": {
-            "letterbox": "resize keeping aspect ratio into the top-left corner, zero padding",
-            "rgb": "RGB order, /255",
-            "thermal": {"method": "per-frame percentiles of valid pixels", "percentiles": list(THERMAL_PERCENTILES),
-                        "min_range": THERMAL_MIN_RANGE, "clip": [-1.0, 2.0],
-                        "mono16": "counts/100 = kelvin", "invalid": 0.0},
-            "depth": {"channels": ["inverse depth d_ref/d", "valid mask"], "d_ref_m": DEPTH_REF_M,
-                      "valid_range_m": [DEPTH_MIN_M, DEPTH_MAX_M], "nan": 0.0},
-            "modality": "availability flags (rgb, thermal, depth); a missing modality's input is zeros"},
+        "normalisation": c.input_normalisation.to_meta(),
         "model_config": asdict(c),
         "training": training or {},
     }
@@ -82,7 +73,7 @@ def export_onnx(net: TrackerNet, out: str | Path, training: dict | None = None) 
     out.parent.mkdir(parents=True, exist_ok=True)
     net = net.eval()
     wrapper = ExportWrapper(net).eval()
-    ex = example_inputs(net.cfg.input_width, net.cfg.input_height)
+    ex = example_inputs(net.cfg.input_width, net.cfg.input_height, thermal_channels=net.cfg.thermal_channels)
     args = tuple(torch.from_numpy(ex[k]) for k in INPUT_NAMES)
     with torch.no_grad():
         torch.onnx.export(wrapper, args, str(out), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
@@ -112,7 +103,8 @@ def torch_outputs(net: TrackerNet, inputs: dict) -> dict:
 def parity(net: TrackerNet, onnx_path: str | Path, inputs: dict | None = None) -> dict:
     """Max |ORT - torch| per output (relative to 1 + |torch|) on ``inputs`` (default: random inputs)."""
     import onnxruntime as ort
-    inputs = inputs or example_inputs(net.cfg.input_width, net.cfg.input_height, seed=1)
+    inputs = inputs or example_inputs(net.cfg.input_width, net.cfg.input_height, seed=1,
+                                      thermal_channels=net.cfg.thermal_channels)
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])

@@ -7,13 +7,13 @@
 ``Detector.preprocess`` runs both steps per frame; the training dataset (``tracker.network.dataset``) runs
 ``letterbox_images`` once when it caches a bag (thermal kept as raw counts, depth in metres) and
 ``encode_inputs`` per sample, after its augmentation. A modality that is None is all zeros with flag 0.
+Thermal has ``norm.thermal_channels`` channels (preprocess.encode_thermal): the model's metadata says how many.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .preprocess import (DEFAULT_NORMALISATION, Letterbox, NormalisationConfig, encode_depth, normalise_thermal,
-                         rgb_tensor, thermal_values)
+from .preprocess import DEFAULT_NORMALISATION, Letterbox, NormalisationConfig, encode_depth, encode_thermal, rgb_tensor
 
 
 def letterbox_images(lb: Letterbox, rgb=None, thermal=None, depth=None):
@@ -27,23 +27,23 @@ def letterbox_images(lb: Letterbox, rgb=None, thermal=None, depth=None):
 
 def encode_inputs(rgb=None, thermal=None, thermal_encoding: str | None = "mono16", depth=None,
                   norm: NormalisationConfig = DEFAULT_NORMALISATION, thermal_percentiles=None,
-                  shape: tuple[int, int] | None = None) -> dict:
-    """Letterboxed images -> {"rgb" (3,H,W), "thermal" (1,H,W), "depth" (2,H,W), "modality" (3,)} float32.
-    Thermal pixels with raw value 0 (outside the thermal view, letterbox padding) are not valid: they are 0
-    and take no part in the percentiles; ``thermal_percentiles`` overrides the config's (augmentation).
+                  shape: tuple[int, int] | None = None, thermal_relative_gain: float = 1.0) -> dict:
+    """Letterboxed images -> {"rgb" (3,H,W), "thermal" (C,H,W), "depth" (2,H,W), "modality" (3,)} float32,
+    C = ``norm.thermal_channels``. Thermal pixels with raw value 0 (outside the thermal view, letterbox padding)
+    are not valid: they are 0 and take no part in the percentiles and median; ``thermal_percentiles`` overrides
+    the config's, ``thermal_relative_gain`` scales the relative channel's kelvin differences (augmentation).
     ``shape`` (H, W) is only needed when every image is None (all-zero inputs)."""
     present = [a for a in (rgb, thermal, depth) if a is not None]
     if not present and shape is None:
         raise ValueError("the network needs at least one of rgb, thermal, depth")
     h, w = present[0].shape[:2] if present else shape
-    out = {"rgb": np.zeros((3, h, w), np.float32), "thermal": np.zeros((1, h, w), np.float32),
+    out = {"rgb": np.zeros((3, h, w), np.float32), "thermal": np.zeros((norm.thermal_channels, h, w), np.float32),
            "depth": np.zeros((2, h, w), np.float32), "modality": np.zeros(3, np.float32)}
     if rgb is not None:
         out["rgb"] = rgb_tensor(rgb)
         out["modality"][0] = 1
     if thermal is not None:
-        vals, fam = thermal_values(thermal, thermal_encoding)
-        out["thermal"] = normalise_thermal(vals, fam, np.asarray(thermal) > 0, thermal_percentiles, norm)[None]
+        out["thermal"] = encode_thermal(thermal, thermal_encoding, norm, thermal_percentiles, thermal_relative_gain)
         out["modality"][1] = 1
     if depth is not None:
         out["depth"] = encode_depth(depth, norm)

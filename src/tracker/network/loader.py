@@ -13,6 +13,7 @@ import torch
 
 from .cache import FrameCache
 from .dataset import AugmentConfig, ClipBatchSampler, augment_frame
+from .preprocess import DEFAULT_NORMALISATION, NormalisationConfig
 from .spec import CLASS_NAMES, INPUT_NAMES
 from .targets import build_targets
 
@@ -41,8 +42,9 @@ class StepBatches(torch.utils.data.Dataset):
     """Map-style dataset over step numbers: ``[s]`` -> (s, inputs, targets, clip of each frame)."""
 
     def __init__(self, cache: FrameCache, clips: int, frames: int, window: int, aug: AugmentConfig, seed: int,
-                 bin_centres: np.ndarray, part: slice | None = None):
-        self.cache, self.aug, self.seed, self.bins = cache, aug, seed, np.asarray(bin_centres)
+                 bin_centres: np.ndarray, part: slice | None = None, norm: NormalisationConfig = DEFAULT_NORMALISATION):
+        """``norm``: the model's input normalisation (ModelConfig.input_normalisation: its thermal channels)."""
+        self.cache, self.aug, self.seed, self.bins, self.norm = cache, aug, seed, np.asarray(bin_centres), norm
         self.sampler = ClipBatchSampler(cache, clips, frames, window, seed)
         self.part = part or slice(0, clips * frames)
 
@@ -52,7 +54,8 @@ class StepBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, step: int):
         idx = self.frames(step)[self.part]
-        items = [augment_frame(self.cache, i, step_rng(self.seed, AUGMENT_STREAM, step, self.part.start + j), self.aug)
+        items = [augment_frame(self.cache, i, step_rng(self.seed, AUGMENT_STREAM, step, self.part.start + j), self.aug,
+                              self.norm)
                  for j, i in enumerate(idx)]
         inp, tgt = collate(items, self.aug.crop_w, self.aug.crop_h, self.bins)
         return step, inp, tgt, torch.from_numpy(self.cache.a["clip"][idx].astype(np.int64))

@@ -3,12 +3,13 @@ IDAUp/DLAUp neck (stride 4) -> CenterNet heads. Two named configs in config/netw
 ``embedded``.
 
 Inputs (all at the network input size, images registered to the RGB camera and letterboxed):
-  rgb (N,3,H,W) in [0,1];  thermal (N,1,H,W) robustly normalised;  depth (N,2,H,W) = (inverse depth, valid mask);
+  rgb (N,3,H,W) in [0,1];  thermal (N,C,H,W) robustly normalised [+ relative kelvin, ``thermal_channels`` 2];
+  depth (N,2,H,W) = (inverse depth, valid mask);
   modality (N,3) availability flags for (rgb, thermal, depth) - a missing modality's input is zeros.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import torch
@@ -21,8 +22,12 @@ from .dla import DLAStem, DLATrunk
 from .fusion import ConcatFusion, DiffusionFusion
 from .heads import CenterHeads
 from .neck import DLAUp
+from .preprocess import DEFAULT_NORMALISATION, NormalisationConfig
 from .spec import (CLASS_NAMES, INPUT_NAMES, MODALITIES, MODALITY_CHANNELS, OUTPUT_NAMES,  # noqa: F401 - re-exported
                    PEAK_TOLERANCE, STRIDE)
+
+#: the first conv of the thermal stem: its input channels are the thermal channels (partial --init)
+THERMAL_INPUT_WEIGHT = "stems.thermal.base_layer.0.weight"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class ModelConfig:
     diffusion_steps: int = param(1000, unit="steps", ge=10, doc="T of the cosine noise schedule")
     diffusion_t_train_max: int = param(500, unit="steps", ge=1, doc="training steps drawn from [1, this]")
     diffusion_t_infer: int = param(250, unit="steps", ge=1, doc="the single denoising step run at inference")
+    thermal_channels: int = param(1, ge=1, le=2, doc="thermal input channels: 1 = per-frame percentile-normalised; "
+                                  "2 = and kelvin relative to the frame median (zeros for AGC mono8)")
 
     def validate(self) -> None:
         if len(self.channels) != 7 or len(self.levels) != 6:
@@ -56,6 +63,14 @@ class ModelConfig:
             raise ValueError("depth_max_m must exceed depth_min_m")
         if not 1 <= self.diffusion_t_infer <= self.diffusion_steps:
             raise ValueError("diffusion_t_infer must lie in [1, diffusion_steps]")
+
+    @property
+    def input_normalisation(self) -> NormalisationConfig:
+        """How images become this model's inputs (written to its metadata by tracker-export)."""
+        return replace(DEFAULT_NORMALISATION, thermal_channels=self.thermal_channels)
+
+    def input_channels(self, modality: str) -> int:
+        return self.thermal_channels if modality == "thermal" else MODALITY_CHANNELS[modality]
 
     @property
     def out_width(self) -> int:
@@ -82,7 +97,7 @@ class TrackerNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         c, lv = cfg.channels, cfg.levels
-        self.stems = nn.ModuleDict({m: DLAStem(MODALITY_CHANNELS[m], c, lv, cfg.stem_stride) for m in MODALITIES})
+        self.stems = nn.ModuleDict({m: DLAStem(cfg.input_channels(m), c, lv, cfg.stem_stride) for m in MODALITIES})
         if cfg.fusion == "diffusion":
             self.fusion = DiffusionFusion(c[3], len(MODALITIES), cfg.diffusion_steps, cfg.diffusion_t_train_max,
                                           cfg.diffusion_t_infer)

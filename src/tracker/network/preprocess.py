@@ -4,6 +4,10 @@ normalisation, depth as (inverse depth, valid mask). Images must already be regi
 Thermal: per-frame percentiles (p_lo, p_hi) of the valid pixels, ``(t - p_lo) / max(p_hi - p_lo, min_range)``
 clipped to [-1, 2]. The same formula serves radiometric mono16 (kelvin, min_range 4 K) and AGC mono8
 (counts, min_range 20), and it does not depend on the absolute scene temperature (day, night, crossover).
+A model with ``thermal_channels: 2`` gets a second thermal channel that keeps temperature: for radiometric
+mono16, ``(kelvin - median kelvin) / relative_scale`` clipped to ``relative_clip`` (median of the same sparse
+sample as the percentiles; a person ~18 K warmer than the median -> 1.8 at 10 K); for AGC mono8 (no
+temperature) it is all zeros. A 1-channel model gets exactly the first channel.
 Depth: ``d_ref / d`` (inverse depth, d_ref = 1 m) of readings in [d_min, d_max], 0 where there is none, and a
 second channel that is 1 where a reading exists.
 
@@ -22,6 +26,8 @@ from tracker.common.config import from_mapping, param
 from tracker.data.contract import THERMAL_COUNTS_PER_KELVIN
 
 THERMAL_FAMILIES = ("mono16", "mono8")
+#: the thermal input's channels (a model has the first ``thermal_channels`` of them)
+THERMAL_LAYOUT = ("percentile-normalised", "relative kelvin (t - median) / scale_k")
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,12 @@ class NormalisationConfig:
     thermal_sample_step: int = param(7, unit="px", ge=1, doc="percentiles from every n-th valid pixel (speed)")
     thermal_min_samples: int = param(16, unit="px", ge=1,
                                      doc="fewer sampled valid pixels: the thermal input is all zeros")
+    thermal_channels: int = param(1, ge=1, le=2, doc="thermal input channels: 1 = percentile-normalised; 2 = and "
+                                  "kelvin relative to the frame median (the model config's thermal_channels)")
+    thermal_relative_scale_k: float = param(10.0, unit="K", gt=0.0,
+                                            doc="relative channel = (kelvin - frame median kelvin) / this")
+    thermal_relative_clip: tuple[float, float] = param((-2.0, 4.0), unit="1",
+                                                       doc="the relative channel is clipped to this")
     depth_ref_m: float = param(1.0, unit="m", gt=0.0, doc="d_ref of the inverse depth d_ref / d")
     depth_min_m: float = param(0.3, unit="m", gt=0.0, doc="depth readings below this are no reading")
     depth_max_m: float = param(80.0, unit="m", gt=0.0, doc="depth readings above this are no reading")
@@ -42,8 +54,9 @@ class NormalisationConfig:
         lo, hi = self.thermal_percentiles
         if not lo < hi:
             raise ValueError(f"thermal_percentiles {self.thermal_percentiles}: low must be below high")
-        if not self.thermal_clip[0] < self.thermal_clip[1]:
-            raise ValueError(f"thermal_clip {self.thermal_clip}: low must be below high")
+        for name in ("thermal_clip", "thermal_relative_clip"):
+            if not getattr(self, name)[0] < getattr(self, name)[1]:
+                raise ValueError(f"{name} {getattr(self, name)}: low must be below high")
         if not self.depth_min_m < self.depth_max_m:
             raise ValueError("depth_min_m must be below depth_max_m")
 
@@ -60,21 +73,31 @@ class NormalisationConfig:
                         "min_range": {"mono16": self.thermal_min_range_mono16, "mono8": self.thermal_min_range_mono8},
                         "clip": list(self.thermal_clip), "mono16": f"counts/{THERMAL_COUNTS_PER_KELVIN:g} = kelvin",
                         "invalid": 0.0, "sample_step": self.thermal_sample_step,
-                        "min_samples": self.thermal_min_samples},
+                        "min_samples": self.thermal_min_samples, **self._thermal_layout()},
             "depth": {"channels": ["inverse depth d_ref/d", "valid mask"], "d_ref_m": self.depth_ref_m,
                       "valid_range_m": [self.depth_min_m, self.depth_max_m], "nan": 0.0},
             "modality": "availability flags (rgb, thermal, depth); a missing modality's input is zeros"}
 
+    def _thermal_layout(self) -> dict:
+        layout = {"channels": self.thermal_channels, "layout": list(THERMAL_LAYOUT[:self.thermal_channels])}
+        if self.thermal_channels > 1:
+            layout["relative"] = {
+                "method": "(kelvin - median kelvin of the sampled valid pixels) / scale_k, clipped",
+                "scale_k": self.thermal_relative_scale_k, "clip": list(self.thermal_relative_clip),
+                "mono8": "zeros (AGC counts carry no temperature)", "invalid": 0.0}
+        return layout
+
     @staticmethod
     def from_meta(norm: Mapping[str, Any], where: str = "metadata.normalisation") -> "NormalisationConfig":
         """Read the metadata's ``normalisation`` section (keys a model's metadata lacks keep their defaults:
-        ``sample_step`` and ``min_samples`` predate the section's other keys). Raises ConfigError."""
+        ``sample_step``, ``min_samples`` and ``channels`` (1) postdate the shipped model). Raises ConfigError."""
         th, dp = dict(norm.get("thermal", {})), dict(norm.get("depth", {}))
-        rng = dict(th.get("min_range", {}))
+        rng, rel = dict(th.get("min_range", {})), dict(th.get("relative", {}))
         picked = {"thermal_percentiles": th.get("percentiles"), "thermal_min_range_mono16": rng.get("mono16"),
                   "thermal_min_range_mono8": rng.get("mono8"), "thermal_clip": th.get("clip"),
                   "thermal_sample_step": th.get("sample_step"), "thermal_min_samples": th.get("min_samples"),
-                  "depth_ref_m": dp.get("d_ref_m")}
+                  "thermal_channels": th.get("channels"), "thermal_relative_scale_k": rel.get("scale_k"),
+                  "thermal_relative_clip": rel.get("clip"), "depth_ref_m": dp.get("d_ref_m")}
         if "valid_range_m" in dp:
             picked["depth_min_m"], picked["depth_max_m"] = dp["valid_range_m"]
         return from_mapping(NormalisationConfig, {k: v for k, v in picked.items() if v is not None}, where=where)
@@ -130,6 +153,12 @@ def thermal_values(thermal: np.ndarray, encoding: str | None) -> tuple[np.ndarra
     return (t / THERMAL_COUNTS_PER_KELVIN if fam == "mono16" else t), fam
 
 
+def thermal_sample(values: np.ndarray, valid: np.ndarray, norm: NormalisationConfig) -> np.ndarray | None:
+    """The sparse sample of valid pixels the per-frame statistics come from; None when there are too few."""
+    sample = values[valid][::norm.thermal_sample_step]
+    return sample if sample.size >= norm.thermal_min_samples else None
+
+
 def normalise_thermal(values: np.ndarray, family: str, valid: np.ndarray | None = None,
                       percentiles: tuple[float, float] | None = None,
                       norm: NormalisationConfig = DEFAULT_NORMALISATION) -> np.ndarray:
@@ -137,14 +166,40 @@ def normalise_thermal(values: np.ndarray, family: str, valid: np.ndarray | None 
     v = values
     if valid is None:
         valid = v > 0
-    sample = v[valid][::norm.thermal_sample_step]
-    if sample.size < norm.thermal_min_samples:
+    sample = thermal_sample(v, valid, norm)
+    if sample is None:
         return np.zeros_like(v, dtype=np.float32)
     lo, hi = np.percentile(sample, percentiles if percentiles is not None else norm.thermal_percentiles)
     rng = max(float(hi - lo), norm.min_range(family))
     out = np.clip((v - lo) / rng, *norm.thermal_clip).astype(np.float32)
     out[~valid] = 0.0
     return out
+
+
+def relative_thermal(values: np.ndarray, family: str, valid: np.ndarray | None = None,
+                     norm: NormalisationConfig = DEFAULT_NORMALISATION, gain: float = 1.0) -> np.ndarray:
+    """The temperature-keeping channel: ``(kelvin - median) * gain / scale_k`` clipped, 0 where not valid; all
+    zeros for mono8 (AGC) or too few valid pixels. ``gain``: a counts-per-kelvin error (augmentation)."""
+    if valid is None:
+        valid = values > 0
+    sample = thermal_sample(values, valid, norm) if family == "mono16" else None
+    if sample is None:
+        return np.zeros_like(values, dtype=np.float32)
+    scale = norm.thermal_relative_scale_k / gain
+    out = np.clip((values - np.median(sample)) / scale, *norm.thermal_relative_clip).astype(np.float32)
+    out[~valid] = 0.0
+    return out
+
+
+def encode_thermal(thermal: np.ndarray, encoding: str | None, norm: NormalisationConfig = DEFAULT_NORMALISATION,
+                   percentiles: tuple[float, float] | None = None, relative_gain: float = 1.0) -> np.ndarray:
+    """(norm.thermal_channels, H, W) float32: the percentile-normalised channel [and the relative channel]."""
+    vals, fam = thermal_values(thermal, encoding)
+    valid = np.asarray(thermal) > 0
+    chans = [normalise_thermal(vals, fam, valid, percentiles, norm)]
+    if norm.thermal_channels > 1:
+        chans.append(relative_thermal(vals, fam, valid, norm, relative_gain))
+    return np.stack(chans)
 
 
 def encode_depth(depth_m: np.ndarray, norm: NormalisationConfig = DEFAULT_NORMALISATION) -> np.ndarray:

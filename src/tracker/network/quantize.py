@@ -218,17 +218,20 @@ def int8_within_bound(parity_result: dict, bound: dict | None = None) -> bool:
     return all(parity_result[c][k] <= v for c, b in bound.items() for k, v in b.items())
 
 
-def calibration_frames(config_path: str, width: int, height: int, n: int) -> list[dict]:
+def calibration_frames(config_path: str, width: int, height: int, n: int, norm=None) -> list[dict]:
     """``n`` network input dicts spread evenly over the validation bags of ``config_path`` (simulated when
-    missing), i.e. over all their conditions (day, night, smoke, crossover, glare) in proportion."""
+    missing), i.e. over all their conditions (day, night, smoke, crossover, glare) in proportion; ``norm``: the
+    model's NormalisationConfig (default: the 1-channel default)."""
     from tracker.common.config import load_yaml
 
     from .dataset import FrameCache, bag_specs
+    from .preprocess import DEFAULT_NORMALISATION
     data = load_yaml(config_path)["data"]
     cache = FrameCache.build(bag_specs(data["val"]), Path(data["root"]), width, height,
                              int(data.get("val_stride", 1)), "val", False)
     idx = np.linspace(0, len(cache) - 1, min(n, len(cache))).astype(int)
-    return [{k: v[None] for k, v in cache.network_inputs(int(i)).items()} for i in idx]
+    return [{k: v[None] for k, v in cache.network_inputs(int(i), norm=norm or DEFAULT_NORMALISATION).items()}
+            for i in idx]
 
 
 def write_int8(onnx_path: Path, n: int, config_path: str, cfg: Int8Config | None = None) -> int:
@@ -237,7 +240,9 @@ def write_int8(onnx_path: Path, n: int, config_path: str, cfg: Int8Config | None
     import sys
     cfg = cfg or Int8Config()
     meta = json.loads(onnx_path.with_suffix(".json").read_text())
-    frames = calibration_frames(config_path, meta["input_width"], meta["input_height"], 2 * n)
+    from .preprocess import NormalisationConfig
+    frames = calibration_frames(config_path, meta["input_width"], meta["input_height"], 2 * n,
+                                NormalisationConfig.from_meta(meta["normalisation"]))
     calib, held = frames[0::2], frames[1::2]
     q, qm = quantize_qdq(onnx_path, onnx_path.with_name(onnx_path.stem + "_int8_qdq.onnx"), calib, cfg)
     result = int8_parity(onnx_path, q, held, cfg.peak_score)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from tracker.data.contract import CLASS_NAMES
 
 MODALITIES = ("rgb", "thermal", "depth")
+#: input channels per modality; thermal: 1, or 2 with a model config's ``thermal_channels: 2`` (the metadata's
+#: ``inputs`` give a model's own)
 MODALITY_CHANNELS = {"rgb": 3, "thermal": 1, "depth": 2}
 INPUT_NAMES = ("rgb", "thermal", "depth", "modality")
 OUTPUT_NAMES = ("heatmap", "size", "offset", "embedding", "distance")

@@ -46,6 +46,9 @@ class TorchBackend(Backend):
         if (net.cfg.input_width, net.cfg.input_height) != (meta["input_width"], meta["input_height"]):
             raise ModelError(f"checkpoint {ck} is {net.cfg.input_width}x{net.cfg.input_height}, the metadata "
                              f"{meta['input_width']}x{meta['input_height']}")
+        if net.cfg.thermal_channels != meta.input_shapes["thermal"][1]:
+            raise ModelError(f"checkpoint {ck} has {net.cfg.thermal_channels} thermal channels, the metadata "
+                             f"{meta.input_shapes['thermal'][1]}")
         use_cuda = config.device in ("auto", "cuda") and torch.cuda.is_available()
         if config.device == "cuda" and not use_cuda:
             raise BackendUnavailable("device cuda requested but torch has no CUDA device")

@@ -27,8 +27,8 @@ from tracker.common.config import ConfigError, from_mapping, param
 from tracker.pipeline.registration import RegistrationConfig
 
 from .cache import CacheConfig, FrameCache
-from .checkpoint import (BEST, LAST, STATE, init_weights, load_checkpoint, load_state,  # noqa: F401 - re-exported
-                         restore_rng_states, save_state, save_weights)
+from .checkpoint import (BEST, LAST, STATE, init_weights, load_checkpoint, load_init,  # noqa: F401 - re-exported
+                         load_state, restore_rng_states, save_state, save_weights)
 from .dataset import AugmentConfig
 from .decode import decode
 from .distributed import DistContext, from_environment, rank_slice, reducer_for, shutdown, wrap
@@ -82,7 +82,7 @@ def person_ap_by_condition(net: TrackerNet, cache: FrameCache, modalities=(True,
     with torch.no_grad():
         for s in range(0, len(cache), batch):
             idx = list(range(s, min(len(cache), s + batch)))
-            inp = [cache.network_inputs(i, modalities) for i in idx]
+            inp = [cache.network_inputs(i, modalities, net.cfg.input_normalisation) for i in idx]
             t = {k: torch.from_numpy(np.stack([x[k] for x in inp])).to(dev) for k in INPUT_NAMES}
             out = net.postprocess(net(t["rgb"], t["thermal"], t["depth"], t["modality"]))
             out = {k: v.cpu().numpy() for k, v in out.items()}
@@ -191,7 +191,7 @@ def _loop(s: Session, weights: LossWeights, aug: AugmentConfig, progress: bool, 
     n = cfg.clips_per_batch * cfg.frames_per_clip
     part = rank_slice(n, ctx)
     batches = StepBatches(s.train_cache, cfg.clips_per_batch, cfg.frames_per_clip, cfg.window, aug,
-                          s.run["seed"], s.net.heads.bin_centres.cpu().numpy(), part)
+                          s.run["seed"], s.net.heads.bin_centres.cpu().numpy(), part, s.model_cfg.input_normalisation)
     stop = min(cfg.steps, stop_at) if stop_at else cfg.steps
     reducer = reducer_for(ctx, part.stop - part.start)
     gen, done, t_seg = torch.Generator(), s.start, time.time()
@@ -257,11 +257,7 @@ def _session(run: dict, out_dir: Path, ctx: DistContext, progress: bool, state: 
     if state is not None:
         net.load_state_dict(state["state_dict"])
     elif run.get("init"):
-        icfg, sd = init_weights(run["init"])
-        if icfg != mcfg:
-            raise ConfigError(f"--init {run['init']}: its model config differs from the one trained: "
-                              f"{ {k: v for k, v in asdict(icfg).items() if asdict(mcfg)[k] != v} }")
-        net.load_state_dict(sd)
+        load_init(net, run["init"])
     net.to(ctx.device)
     opt, sched = _optimiser(net, cfg)
     s = Session(run, ctx, cfg, mcfg, net, net, opt, sched, tr, va, out_dir, history=[])

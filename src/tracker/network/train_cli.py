@@ -23,7 +23,8 @@ from .train import (TrainConfig, augment_config, describe_run, init_weights, loa
 
 log = logging.getLogger("tracker.train")
 #: options that change what a run is: not accepted with --resume (the run's own are used)
-RUN_OPTIONS = ("bags", "val", "condition", "model", "fusion", "plain_conv", "steps", "seed", "threads", "init",
+RUN_OPTIONS = ("bags", "val", "condition", "model", "fusion", "plain_conv", "thermal_channels", "steps", "seed",
+               "threads", "init",
                "checkpoint_every", "eval_every", "weights_dtype", "cache_dir", "modalities", "batchnorm")
 
 
@@ -38,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--model", default=None, help="model config name (default: the file's `model`)")
     ap.add_argument("--fusion", choices=("diffusion", "concat"), default=None)
     ap.add_argument("--plain-conv", action="store_true", help="plain 3x3 convs in the neck instead of DCNv2")
+    ap.add_argument("--thermal-channels", type=int, choices=(1, 2), default=None,
+                    help="thermal input channels (model config thermal_channels); with --init a 1-channel "
+                    "checkpoint starts a 2-channel model (the new channel's weights zero)")
     ap.add_argument("--modalities", default=None, help="modalities the model is trained with (rgb,thermal,depth)")
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=None, help="default 0")
@@ -50,7 +54,8 @@ def parser() -> argparse.ArgumentParser:
                     help="dtype of the weights in last.pt / best.pt (float16: half the size)")
     ap.add_argument("--cache-dir", default=None, help="frame cache folder (default: cache.dir, else data.root/cache)")
     ap.add_argument("--init", default=None, metavar="CHECKPOINT", help="start from these weights (.pt; the model "
-                    "config is the checkpoint's). ONNX files cannot initialise training")
+                    "config is the checkpoint's, --thermal-channels 2 may widen its thermal input). ONNX files "
+                    "cannot initialise training")
     ap.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR (its state.pt)")
     ap.add_argument("--stop-at", type=int, default=None, metavar="STEP",
                     help="stop after STEP steps as if interrupted (state.pt written): for time-sliced jobs")
@@ -60,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _model_config(a, data: dict):
-    over = {k: v for k, v in (("fusion", a.fusion), ("deformable", False if a.plain_conv else None)) if v is not None}
+    over = {k: v for k, v in (("fusion", a.fusion), ("deformable", False if a.plain_conv else None),
+                              ("thermal_channels", a.thermal_channels)) if v is not None}
     if not a.init:
         return load_model_config(a.model or data.get("model", "embedded"), a.config, over)
     icfg, _ = init_weights(a.init)
