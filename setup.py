@@ -57,6 +57,7 @@ setup(
             "tracker-export = tracker.network.export:main",
             "tracker-eval = tracker.tools.evaluate:main",
             "tracker-convert = tracker.data.convert_cli:main",
+            "tracker-calibrate = tracker.network.calibrate:main",
             "tracker-run = tracker.nodes.runner:main",
             "tracker-play = tracker.nodes.player:main",
             "tracker_node = tracker.nodes.tracker_node:main",

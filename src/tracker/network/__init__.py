@@ -2,5 +2,5 @@
 decoding and the Detector. See docs/network.md.
 
 Inference is torch-free: ``factory.make_detector`` -> ``detector.Detector`` (``inputs``, ``preprocess``,
-``decode``, ``info``, ``spec``) reads the model's facts from its metadata JSON. Training and export (``model``,
+``decode``, ``info``, ``spec``, ``calibration``) reads the model's facts from its metadata JSON. Training and export (``model``,
 ``train``, ``export``, ...) need torch."""

@@ -9,7 +9,9 @@ letterboxes them to the network input and normalises them with the functions tra
 (tracker.network.inputs), with the input size, stride, normalisation (thermal channels included: a 1-channel
 model gets the percentile-normalised channel, a 2-channel one also the relative-kelvin channel) and class names
 of the model's metadata JSON; it sets the modality flags from what is present, runs the backend, takes the
-NMS-free CenterNet peaks (score threshold, top-K) and maps the boxes back to RGB pixels.
+NMS-free CenterNet peaks (score threshold, top-K) and maps the boxes back to RGB pixels. When the metadata has a
+score calibration (tracker-calibrate, tracker.network.calibration) the scores are estimated precisions and
+``score_threshold`` is on that scale (``score_scale: calibrated``; checked against the model on construction).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from tracker.backends import ModelError
 from tracker.common.config import ConfigError, param
 from tracker.core.types import Detections
 
+from .calibration import SCORE_SCALES, CalibrationError, check_score_scale, model_calibration
 from .decode import decode
 from .info import DetectorInfo
 from .inputs import encode_inputs, letterbox_images
@@ -33,9 +36,14 @@ DETECTOR_META = ("input_width", "input_height", "stride", "class_names", "embedd
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    score_threshold: float = param(0.3, ge=0.0, le=1.0, doc="minimum centre-heatmap score")
+    score_threshold: float = param(0.3, ge=0.0, le=1.0, doc="minimum detection score (on the score_scale)")
     top_k: int = param(100, unit="detections", ge=1, doc="at most this many peaks per frame")
     min_box_px: float = param(2.0, unit="px", ge=0.0, doc="drop boxes narrower or lower than this (RGB px)")
+    score_scale: str = param("raw", choices=SCORE_SCALES,
+                             doc="scale of every score threshold of the node (this one and tracker.classes.*, "
+                                 "tracker.embedding_min_score): raw heatmap scores, or calibrated (estimated "
+                                 "precision; the model's metadata must have a calibration). A model whose "
+                                 "metadata has a calibration needs calibrated, one without needs raw")
 
 
 class Detector:
@@ -63,6 +71,11 @@ class Detector:
         if thermal_shape is not None and int(thermal_shape[1]) != self.normalisation.thermal_channels:
             raise ModelError(f"model metadata: input thermal {list(thermal_shape)} has {thermal_shape[1]} channels, "
                              f"normalisation.thermal.channels says {self.normalisation.thermal_channels}")
+        try:
+            self.calibration = model_calibration(meta)  # None: raw scores, decoded exactly as before
+        except CalibrationError as e:
+            raise ModelError(f"model metadata: {e}") from e
+        check_score_scale(self.config.score_scale, self.calibration)
 
     def close(self) -> None:
         """Release the backend (engine, session, device buffers); the detector is unusable afterwards."""
@@ -71,7 +84,8 @@ class Detector:
     def describe(self) -> DetectorInfo:
         return DetectorInfo(backend=str(self.backend.name), device=str(self.backend.device), model_path=self.model_path,
                             class_names=self.class_names, input_width=self.width, input_height=self.height,
-                            stride=self.stride, modalities=self.modalities, version_hash=self.version_hash)
+                            stride=self.stride, modalities=self.modalities, version_hash=self.version_hash,
+                            scores_calibrated=self.calibration is not None)
 
     def preprocess(self, rgb, thermal, thermal_encoding, depth) -> tuple[dict, Letterbox, tuple[int, int]]:
         """Batched (1, ...) network inputs, the letterbox, and the RGB image size (w, h)."""
@@ -91,7 +105,12 @@ class Detector:
     def detect(self, rgb=None, thermal=None, thermal_encoding: str | None = "mono16", depth=None) -> Detections:
         inputs, lb, (w, h) = self.preprocess(rgb, thermal, thermal_encoding, depth)
         out = self.backend.infer(inputs)
-        d = decode(out, self.config.top_k, self.config.score_threshold, stride=self.stride)
+        cal, thr = self.calibration, self.config.score_threshold
+        if cal is None:
+            d = decode(out, self.config.top_k, thr, stride=self.stride)
+        else:  # decoded on raw scores at each class's raw threshold (the inverse map), then calibrated
+            d = cal.calibrate_decoded(decode(out, self.config.top_k, float(cal.raw_thresholds(thr).min()),
+                                             stride=self.stride), thr)
         boxes = lb.boxes_to_image(d.boxes)
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)

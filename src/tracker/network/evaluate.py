@@ -43,20 +43,24 @@ def clip_scales(cache: FrameCache) -> list[float]:
     return out
 
 
+def decoded_frames(backend, cache: FrameCache, modalities=(True, True, True), score_threshold: float = 0.05,
+                   top_k: int = 100):
+    """(clip index, decoded detections, GT rows) of each frame of ``cache`` through ``backend`` (raw scores)."""
+    meta = backend.meta.data  # normalisation, stride and classes of the model, as the Detector reads them
+    norm, stride = NormalisationConfig.from_meta(meta["normalisation"]), int(meta["stride"])
+    for i in range(len(cache)):
+        out = backend.infer({k: v[None] for k, v in cache.network_inputs(i, modalities, norm).items()})
+        yield int(cache.a["clip"][i]), decode(out, top_k, score_threshold, stride=stride), cache.objects(i)
+
+
 def evaluate_backend(backend, cache: FrameCache, modalities=(True, True, True), score_threshold: float = 0.05,
                      height: HeightAPConfig = HeightAPConfig(), scales=None) -> dict:
     """{"conditions": AP per condition and class, "by_height": AP of ``height.cls`` per box-height bucket}
     (module docstring). ``scales``: letterbox scale per clip (default: :func:`clip_scales`)."""
-    meta = backend.meta.data  # normalisation, stride and classes of the model, as the Detector reads them
-    names = tuple(meta["class_names"])
+    names = tuple(backend.meta.data["class_names"])
     ap, hap = ConditionAP(names), HeightAP(names, height)
     scales = clip_scales(cache) if scales is None else list(scales)
-    norm, stride = NormalisationConfig.from_meta(meta["normalisation"]), int(meta["stride"])
-    for i in range(len(cache)):
-        out = backend.infer({k: v[None] for k, v in cache.network_inputs(i, modalities, norm).items()})
-        d = decode(out, 100, score_threshold, stride=stride)
-        clip = int(cache.a["clip"][i])
-        objs = cache.objects(i)
+    for clip, d, objs in decoded_frames(backend, cache, modalities, score_threshold):
         ap.add(cache.conditions[clip], d, objs)
         hap.add(cache.conditions[clip], d, objs, scales[clip])
     return {"conditions": ap.result(),

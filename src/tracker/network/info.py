@@ -35,6 +35,7 @@ class DetectorInfo:
     stride: int                       # network-input px per output cell
     modalities: tuple[str, ...]       # modalities the model was trained with (rgb, thermal, depth)
     version_hash: str                 # first 16 hex of the model file's SHA-256 (metadata version_hash)
+    scores_calibrated: bool = False   # scores are estimated precisions (metadata calibration), else raw
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -47,4 +48,5 @@ class DetectorInfo:
     def summary(self) -> str:
         return (f"{self.backend} on {self.device}, model {self.model_path} [{self.version_hash}], "
                 f"{self.input_width}x{self.input_height} px, classes {', '.join(self.class_names)}, "
-                f"modalities {', '.join(self.modalities)}")
+                f"modalities {', '.join(self.modalities)}, "
+                f"{'calibrated scores (precision)' if self.scores_calibrated else 'raw scores'}")

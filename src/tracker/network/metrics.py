@@ -115,6 +115,12 @@ class ConditionAP:
         return {cond: {self.class_names[c]: _rounded(acc.ap()) for c, acc in a.items()}
                 for cond, a in self.accs.items()}
 
+    def pairs(self, condition: str = "all") -> dict:
+        """{class id: (scores, is_tp)} of the detections of ``condition`` that count: matched ones are True,
+        false positives False; those on an ignore region are left out (tracker.network.calibration fits these)."""
+        return {c: (np.asarray(acc.scores, np.float64), np.asarray(acc.tp, bool))
+                for c, acc in self.accs.get(condition, {}).items()}
+
 
 @dataclass(frozen=True)
 class HeightAPConfig:
