@@ -99,3 +99,15 @@ def test_eval_set_file_and_conditions(tmp_path):
     assert condition_of(bag) == "external"
     (tmp_path / "sim_night_s0.calibration.yaml").write_text(yaml.safe_dump({"presets": ["night", "dropout"]}))
     assert condition_of(bag) == "night+dropout"
+
+
+def test_the_evaluation_records_everything_it_scores_but_not_the_debug_image():
+    """The debug image is ~270 MB per 10 s bag: a 28-bag evaluation recorded 7.5 GB of it and filled the disk."""
+    from tracker.data.contract import OutputTopics
+    from tracker.nodes.recorder import load_recorder_config
+    from tracker.tools.evaluate import scoring_recorder_config
+    topics, full = scoring_recorder_config().topics, load_recorder_config().topics
+    out = OutputTopics()
+    assert out.debug_image in full and out.debug_image not in topics
+    assert set(topics) == set(full) - {out.debug_image}
+    assert {out.tracks, out.tracks_2d} <= set(topics)
