@@ -76,7 +76,7 @@ def test_auto_follows_the_publishers_reliability(tmp_path, monkeypatch):
         assert subscription(ReliabilityPolicy.RELIABLE)  # no publisher yet
         pub = driver.create_publisher(Image, topic, qos_profile_sensor_data)
         sub = subscription(ReliabilityPolicy.BEST_EFFORT)
-        assert len(node._subs) == 7 and sub.get_publisher_count() == 1
+        assert len(node._subs) == 8 and sub.get_publisher_count() == 1
         driver.destroy_publisher(pub)
         driver.create_publisher(Image, topic, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
         assert subscription(ReliabilityPolicy.RELIABLE)
