@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from tracker.data.reader import BagReader
 from tracker.tools.replay import replay_bag
@@ -19,6 +20,7 @@ from nodes_support import make_short_bag
 HERE = Path(__file__).parent
 
 
+DIAGNOSTICS_PERIOD_S = 0.1  # [s] /diagnostics period of the node in the camera-loss test
 THERMAL_GAP_S = (1.2, 4.2)  # the thermal camera (images and camera_info) is silent in this window of the bag
 
 # Camera timing of the bag: thermal leads RGB by 8 ms with no transport latency, depth lags 7 ms and arrives
@@ -41,9 +43,15 @@ def test_every_rgb_frame_one_output_through_a_camera_loss_and_return(gap_bag, tm
     monkeypatch.setenv("ROS_DOMAIN_ID", str(random.randint(1, 200)))
     monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path / "log"))
     out = tmp_path / "out"
-    st = replay_bag(gap_bag, out,
+    # /diagnostics runs on the steady clock and lockstep playback of the oracle node is fast: a short period
+    # keeps several diagnostics ticks inside the thermal silence however fast the machine replays it
+    doc = yaml.safe_load((HERE.parent / "config" / "tracker_node.yaml").read_text())
+    doc.setdefault("diagnostics", {})["period_s"] = DIAGNOSTICS_PERIOD_S
+    node_yaml = tmp_path / "tracker_node.yaml"
+    node_yaml.write_text(yaml.safe_dump(doc))
+    st = replay_bag(gap_bag, out, config_path=node_yaml,
                     node_command=[sys.executable, str(HERE / "oracle_node.py"), str(gap_bag),
-                                  "--use-sim-time"])
+                                  "--use-sim-time", "--config", str(node_yaml)])
     with BagReader(gap_bag) as r:
         rgb_stamps = [s for _, s, _ in r.messages(["/camera/color/image_raw"])]
         thermal = {topic: [s for _, s, _ in r.messages([topic])]
