@@ -54,6 +54,7 @@ setup(
             "tracker-sim = tracker.sim.cli:main",
             "tracker-sim-gl = tracker.sim_gl.cli:main",
             "tracker-train = tracker.network.train:main",
+            "tracker-adapt = tracker.adapt.cli:main",
             "tracker-export = tracker.network.export:main",
             "tracker-eval = tracker.tools.evaluate:main",
             "tracker-convert = tracker.data.convert_cli:main",

@@ -8,6 +8,10 @@
                                  avail.b       (N, 3) rgb, thermal, depth present
                                  objects.f32   (M, 9) frame, x1, y1, x2, y2, class, id, visibility, range_m
 
+A :class:`BagSource` with ``ground_truth`` False is cached from its images only (its ground-truth topics are
+never read; the key differs, so its folder is its own); one with ``labels`` has its objects replaced by that
+pseudo-label file in :class:`FrameCache` (rows :data:`LABEL_COLUMNS`: the objects' columns + weight, ignore).
+
 ``key`` = SHA-1 of the bag's content fingerprint (metadata.yaml, file names and sizes, head and tail bytes of
 each file) and of everything that shapes the arrays (input size, stride, registration, topics, depth storage,
 :data:`CACHE_FORMAT`). A folder is written under a temporary name and renamed when complete, so a reader
@@ -43,6 +47,9 @@ DEPTH_DTYPES = {"uint16_mm": np.uint16, "float16": np.float16, "float32": np.flo
 #: bytes read from the head and the tail of every bag file for the content fingerprint
 FINGERPRINT_BYTES = 1 << 16
 _UINT16_MAX = np.iinfo(np.uint16).max
+#: columns of a pseudo-label file (.npy, float32, rows sorted by frame): the cached objects' + the soft weight
+#: (scales that object's losses) and the ignore flag (1: the box is an ignore region, no target)
+LABEL_COLUMNS = ("frame", "x1", "y1", "x2", "y2", "class", "id", "visibility", "range_m", "weight", "ignore")
 _COLUMNS = {"rgb": np.uint8, "thermal": np.uint16, "enc": np.int8, "depth": None, "avail": np.bool_,
             "objects": np.float32}
 
@@ -183,13 +190,15 @@ def cached_inputs(rgb_u8, thermal_raw, enc: int, depth_m, avail, norm: Normalisa
 
 def open_or_build(source: BagSource, cache_dir: Path, width: int, height: int, stride: int,
                   registration: RegistrationConfig, storage: str) -> BagCache:
-    """The bag's cache folder, written first when it is not there (the bag is checked for ground truth)."""
-    from .sources import DataError, check_bag, read_frames
-    key = cache_key(source.path, width, height, stride, registration, storage)
+    """The bag's cache folder, written first when it is not there (the bag is checked for ground truth, unless
+    ``source.ground_truth`` is False: then its ground truth is not read at all)."""
+    from .sources import DataError, check_bag, images_only, read_frames
+    topics = Topics() if source.ground_truth else images_only()
+    key = cache_key(source.path, width, height, stride, registration, storage, topics)
     folder = Path(cache_dir) / f"{source.path.name}-{key}"
     if not (folder / "meta.json").is_file():
-        check_bag(source.path)
-        frames = read_frames(source.path, width, height, stride, registration)
+        check_bag(source.path, topics)
+        frames = read_frames(source.path, width, height, stride, registration, topics)
         BagCache.write(source, folder, frames, width, height, storage)
     cache = BagCache(folder)
     if not len(cache):
@@ -197,20 +206,52 @@ def open_or_build(source: BagSource, cache_dir: Path, width: int, height: int, s
     return cache
 
 
+def _weighted(objects) -> np.ndarray:
+    """Cached object rows with weight 1 and ignore 0 (a labelled bag beside pseudo-labelled ones)."""
+    own = np.asarray(objects, np.float32)
+    return np.column_stack([own, np.ones(len(own), np.float32), np.zeros(len(own), np.float32)])
+
+
+def load_labels(path, frames: int) -> np.ndarray:
+    """A pseudo-label file (.npy, rows :data:`LABEL_COLUMNS`, sorted by frame, frames in 0..frames-1) as float32;
+    DataError naming the file when it is not one."""
+    from .sources import DataError
+    try:
+        a = np.asarray(np.load(path, allow_pickle=False), np.float32)
+    except (OSError, ValueError) as e:
+        raise DataError(f"labels {path}: cannot read: {e}") from e
+    a = a.reshape(-1, len(LABEL_COLUMNS)) if a.size == 0 else a
+    if a.ndim != 2 or a.shape[1] != len(LABEL_COLUMNS):
+        raise DataError(f"labels {path}: expected rows of {len(LABEL_COLUMNS)} columns {LABEL_COLUMNS}, got shape "
+                        f"{a.shape}")
+    f = a[:, 0]
+    if len(a) and (np.any(np.diff(f) < 0) or f.min() < 0 or f.max() >= frames):
+        raise DataError(f"labels {path}: frames must be sorted and within 0..{frames - 1}")
+    return a
+
+
 class FrameCache:
     """The cached frames of a list of bags (clip i = bag i, labelled ``conditions[i]``), indexed 0..N-1.
     ``a`` holds the small per-frame arrays in memory: ``clip``, ``enc``, ``avail``; images are read from the
-    memory maps by :meth:`frame`."""
+    memory maps by :meth:`frame`. ``labels``: per bag a pseudo-label array (:data:`LABEL_COLUMNS`) or None; with
+    any, :meth:`objects` has two more columns (weight, ignore; 1 and 0 for a bag's own objects)."""
 
-    def __init__(self, bags: list[BagCache], conditions: list[str]):
+    def __init__(self, bags: list[BagCache], conditions: list[str], labels: list | None = None):
         self.bags, self.conditions = bags, list(conditions)
+        self.labels = list(labels) if labels is not None and any(x is not None for x in labels) else None
         sizes = [len(b) for b in bags]
         self._bag_of = np.repeat(np.arange(len(bags)), sizes)
         self._local = np.concatenate([np.arange(n) for n in sizes]) if bags else np.zeros(0, np.int64)
         self.a = {"clip": self._bag_of.astype(np.int64),
                   "enc": np.concatenate([b.arrays["enc"] for b in bags]) if bags else np.zeros(0, np.int8),
                   "avail": np.concatenate([b.arrays["avail"] for b in bags]) if bags else np.zeros((0, 3), bool)}
-        self._starts = [np.searchsorted(b.arrays["objects"][:, 0], np.arange(len(b) + 1)) for b in bags]
+        if self.labels is not None:  # every bag's rows with weight and ignore: its labels, or its own objects
+            self.labels = [lab if lab is not None else _weighted(b.arrays["objects"]) for lab, b in zip(labels, bags)]
+        self._starts = [np.searchsorted(self._rows(k)[:, 0], np.arange(len(b) + 1)) for k, b in enumerate(bags)]
+
+    def _rows(self, k: int) -> np.ndarray:
+        """Bag k's object rows: frame + the objects' columns (+ weight, ignore with labels)."""
+        return self.bags[k].arrays["objects"] if self.labels is None else self.labels[k]
 
     def __len__(self) -> int:
         return int(self._bag_of.size)
@@ -228,10 +269,11 @@ class FrameCache:
                 decode_depth_storage(np.asarray(arr["depth"][j]), b.meta["depth_storage"]), arr["avail"][j].copy())
 
     def objects(self, i: int) -> np.ndarray:
-        """(M, 8): x1, y1, x2, y2, class, id, visibility, range_m (the rows of frame i)."""
+        """(M, 8): x1, y1, x2, y2, class, id, visibility, range_m (the rows of frame i); (M, 10) with labels:
+        + weight, ignore."""
         k, j = int(self._bag_of[i]), int(self._local[i])
         s = self._starts[k]
-        return np.asarray(self.bags[k].arrays["objects"][s[j]:s[j + 1], 1:])
+        return np.asarray(self._rows(k)[s[j]:s[j + 1], 1:])
 
     def network_inputs(self, i: int, modality=(True, True, True),
                        norm: NormalisationConfig = DEFAULT_NORMALISATION) -> dict:
@@ -249,7 +291,8 @@ class FrameCache:
             from tqdm import tqdm
             it = tqdm(sources, desc=f"caching {name} bags".replace("  ", " "), unit="bag")
         bags = [open_or_build(s, cache_dir, width, height, stride, registration, storage) for s in it]
-        return FrameCache(bags, [s.condition for s in sources])
+        labels = [load_labels(s.labels, len(b)) if s.labels else None for s, b in zip(sources, bags)]
+        return FrameCache(bags, [s.condition for s in sources], labels)
 
     @staticmethod
     def build(specs, root: Path, width: int, height: int, stride: int, name: str = "", progress: bool = True,

@@ -27,14 +27,18 @@ class LossWeights:
     temperature: float = param(0.1, gt=0.0, doc="contrastive softmax temperature")
 
 
-def focal_sum(logits: torch.Tensor, gt: torch.Tensor, alpha: float = 2.0, beta: float = 4.0
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """CenterNet focal loss summed over all cells, and the number of positive cells (its normaliser)."""
+def focal_sum(logits: torch.Tensor, gt: torch.Tensor, alpha: float = 2.0, beta: float = 4.0,
+              weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """CenterNet focal loss summed over all cells, and the number of positive cells (its normaliser).
+    ``weight`` (like ``gt``): each cell's loss scaled by it (pseudo labels: soft weights, 0 in ignore regions);
+    the normaliser stays the count of positive cells."""
     pred = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
     pos = gt.eq(1).float()
     neg = 1.0 - pos
     pos_loss = torch.log(pred) * (1 - pred) ** alpha * pos
     neg_loss = torch.log(1 - pred) * pred ** alpha * (1 - gt) ** beta * neg
+    if weight is not None:
+        pos_loss, neg_loss = pos_loss * weight, neg_loss * weight
     return -(pos_loss.sum() + neg_loss.sum()), pos.sum()
 
 
@@ -83,10 +87,11 @@ class LocalReducer:
 
 
 def _sum_terms(out: dict, tgt: dict, bin_centres: torch.Tensor) -> dict:
-    """{term: (sum over the batch, count it is divided by)}."""
+    """{term: (sum over the batch, count it is divided by)}. Pseudo-label targets (``weight``,
+    ``heatmap_weight``) scale each object's size/offset loss and each cell's focal loss; counts are unchanged."""
     mask = tgt["mask"]
-    m, n = mask.unsqueeze(-1), mask.sum()
-    T = {"heatmap": focal_sum(out["heatmap"], tgt["heatmap"])}
+    m, n = (mask if "weight" not in tgt else mask * tgt["weight"]).unsqueeze(-1), mask.sum()
+    T = {"heatmap": focal_sum(out["heatmap"], tgt["heatmap"], weight=tgt.get("heatmap_weight"))}
     T["size"] = ((F.l1_loss(gather(out["size"], tgt["index"]), tgt["size"], reduction="none") * m).sum(), n)
     T["offset"] = ((F.l1_loss(gather(out["offset"], tgt["index"]), tgt["offset"], reduction="none") * m).sum(), n)
     # depth: CE on the LID bin + L1 on log range of the expected depth (eq. 13), per object with a range

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import glob
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +31,28 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class BagSource:
-    """One bag of a training or validation set and its condition label (the per-condition AP key)."""
+    """One bag of a training or validation set and its condition label (the per-condition AP key).
+
+    ``ground_truth`` False: the bag's images only - its ground-truth topics are never read (an unlabelled bag,
+    tracker.adapt); ``labels``: a pseudo-label file (tracker.network.cache.LABEL_COLUMNS rows, ``.npy``) that
+    replaces the bag's objects in training (soft weights and ignore regions, tracker.network.targets)."""
     path: Path
     condition: str
+    ground_truth: bool = True
+    labels: str | None = None
 
     def to_json(self) -> dict:
-        return {"path": str(self.path), "condition": self.condition}
+        d = {"path": str(self.path), "condition": self.condition}
+        if not self.ground_truth:
+            d["ground_truth"] = False
+        if self.labels:
+            d["labels"] = str(self.labels)
+        return d
 
     @staticmethod
     def from_json(d: dict) -> "BagSource":
-        return BagSource(Path(d["path"]), str(d["condition"]))
+        return BagSource(Path(d["path"]), str(d["condition"]), bool(d.get("ground_truth", True)),
+                         d.get("labels") or None)
 
 
 @dataclass(frozen=True)
@@ -117,9 +129,16 @@ def resolve_bags(patterns, condition: str | None = None) -> list[BagSource]:
     return out
 
 
+def images_only(topics: Topics = Topics()) -> Topics:
+    """``topics`` with the ground-truth topics named '' (no bag has such a topic): a reader given these never
+    reads a bag's ground truth (unlabelled bags, :attr:`BagSource.ground_truth` False)."""
+    return replace(topics, gt_tracks="", gt_tracks_2d="")
+
+
 def check_bag(path: Path, topics: Topics = Topics()) -> None:
     """DataError unless the bag can train the detector: RGB images with their camera_info and 2D ground truth
-    (``/ground_truth/tracks_2d``; 3D ground truth is optional: without it no distance is learnt)."""
+    (``/ground_truth/tracks_2d``; 3D ground truth is optional: without it no distance is learnt). With
+    :func:`images_only` topics only the images and camera_info are needed."""
     from tracker.data.reader import BagReader, BagReadError
     try:
         with BagReader(path, topics) as r:
@@ -128,11 +147,12 @@ def check_bag(path: Path, topics: Topics = Topics()) -> None:
         raise DataError(f"bag {path}: {e}") from e
     need = {topics.gt_tracks_2d: "2D ground truth (vision_msgs/Detection2DArray)",
             topics.color_image: "RGB images", topics.color_info: "RGB camera_info"}
+    need.pop("", None)
     for topic, what in need.items():
         if topic not in present:
             raise DataError(f"bag {path}: no {what}: topic {topic} is missing or empty; training needs "
                             f"{', '.join(need)} (3D ground truth {topics.gt_tracks} is optional)")
-    if topics.gt_tracks not in present:
+    if topics.gt_tracks and topics.gt_tracks not in present:
         log.info("bag %s has no %s: no distance targets from it", path, topics.gt_tracks)
 
 

@@ -1,0 +1,147 @@
+"""Offline tracking over a whole bag: the tracker core (tracker.core.Tracker) run forwards and backwards over
+the teacher's boxes, the two linkings merged, short-lived tracks dropped, short gaps filled.
+
+Merge: every detection is a node; a forward track links its detections; a backward track then links its
+consecutive detections too, unless that would put two boxes of one frame in one track (union-find with a frame
+conflict check). So the backward pass restores what the forward pass missed - a track's first frames before
+it was spawned, a break after an occlusion - without ever merging two people seen in the same frame.
+A merged track detected in at least ``min_track_frames`` frames is kept; a gap of up to ``max_gap_frames``
+frames inside it is filled by linear interpolation of its boxes (missed detections become labels). Track
+confidence: the mean teacher score of its detected frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.core.tracker import Tracker
+from tracker.core.types import Detections
+
+from .config import OfflineConfig
+from .teacher import FrameBoxes
+
+
+@dataclass
+class OfflineTrack:
+    """One merged track: per frame (sorted) its box; ``det``: the teacher box index, -1 where filled."""
+    cls: int
+    frames: np.ndarray  # (n,) int
+    boxes: np.ndarray  # (n, 4)
+    det: np.ndarray  # (n,) int, -1: interpolated
+    scores: np.ndarray  # (n,) teacher score, NaN where interpolated
+    support: np.ndarray  # (n, groups) bool, False where interpolated
+
+    @property
+    def detected(self) -> int:
+        return int((self.det >= 0).sum())
+
+    @property
+    def confidence(self) -> float:
+        return float(np.nanmean(self.scores)) if self.detected else 0.0
+
+    @property
+    def filled(self) -> np.ndarray:
+        return self.det < 0
+
+
+def link(frames: list[FrameBoxes], cfg: OfflineConfig, backwards: bool = False) -> dict:
+    """{(frame, box index): track id} of one pass of the core tracker over ``frames`` (every frame, also empty
+    ones, so tracks age); ``backwards``: last frame first (the clock still runs forwards)."""
+    trk = Tracker(cfg.tracker)
+    order = range(len(frames) - 1, -1, -1) if backwards else range(len(frames))
+    out = {}
+    for step, f in enumerate(order):
+        fb = frames[f]
+        dets = Detections(fb.boxes, fb.scores, fb.classes, embeddings=fb.embeddings if len(fb) else None)
+        for t in trk.update(step * cfg.frame_period_s, dets):
+            if t.det_index >= 0:
+                out[(f, t.det_index)] = t.track_id
+    return out
+
+
+class _Components:
+    """Union-find over detections (frame, index) keeping each component's frames."""
+
+    def __init__(self):
+        self.parent: dict = {}
+        self.frames: dict = {}
+
+    def add(self, node) -> None:
+        if node not in self.parent:
+            self.parent[node], self.frames[node] = node, {node[0]}
+
+    def root(self, node):
+        while self.parent[node] != node:
+            self.parent[node] = self.parent[self.parent[node]]
+            node = self.parent[node]
+        return node
+
+    def union(self, a, b) -> bool:
+        """Join a's and b's components unless they share a frame; True when joined (or already one)."""
+        ra, rb = self.root(a), self.root(b)
+        if ra == rb:
+            return True
+        if self.frames[ra] & self.frames[rb]:
+            return False
+        self.parent[rb] = ra
+        self.frames[ra] |= self.frames.pop(rb)
+        return True
+
+
+def _chains(assign: dict) -> list[list]:
+    """Detections of each track of one pass, in frame order."""
+    by_id: dict = {}
+    for node, tid in assign.items():
+        by_id.setdefault(tid, []).append(node)
+    return [sorted(v) for _, v in sorted(by_id.items())]
+
+
+def merge_passes(forward: dict, backward: dict, nodes) -> list[list]:
+    """Components (lists of (frame, index), frame-sorted) of every detection in ``nodes`` (module docstring)."""
+    comp = _Components()
+    for n in nodes:
+        comp.add(n)
+    for assign in (forward, backward):
+        for chain in _chains(assign):
+            for a, b in zip(chain, chain[1:]):
+                comp.union(a, b)
+    groups: dict = {}
+    for n in nodes:
+        groups.setdefault(comp.root(n), []).append(n)
+    return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
+
+
+def _track(nodes: list, frames: list[FrameBoxes]) -> OfflineTrack:
+    f = np.asarray([n[0] for n in nodes], np.int64)
+    d = np.asarray([n[1] for n in nodes], np.int64)
+    boxes = np.asarray([frames[a].boxes[b] for a, b in nodes], np.float64).reshape(-1, 4)
+    cls = int(np.bincount([int(frames[a].classes[b]) for a, b in nodes]).argmax())
+    support = np.asarray([frames[a].support[b] for a, b in nodes], bool)
+    return OfflineTrack(cls, f, boxes, d, np.asarray([frames[a].scores[b] for a, b in nodes]), support)
+
+
+def fill_gaps(t: OfflineTrack, max_gap: int) -> OfflineTrack:
+    """``t`` with every gap of 1..max_gap missing frames filled by linearly interpolated boxes."""
+    rows = [(t.frames[0], t.boxes[0], t.det[0], t.scores[0], t.support[0])]
+    groups = t.support.shape[1]
+    for k in range(1, len(t.frames)):
+        f0, f1 = int(t.frames[k - 1]), int(t.frames[k])
+        if 1 < f1 - f0 <= max_gap + 1:
+            for f in range(f0 + 1, f1):
+                a = (f - f0) / (f1 - f0)
+                rows.append((f, (1 - a) * t.boxes[k - 1] + a * t.boxes[k], -1, np.nan, np.zeros(groups, bool)))
+        rows.append((t.frames[k], t.boxes[k], t.det[k], t.scores[k], t.support[k]))
+    f, b, d, s, g = zip(*rows)
+    return OfflineTrack(t.cls, np.asarray(f, np.int64), np.asarray(b, np.float64), np.asarray(d, np.int64),
+                        np.asarray(s, np.float64), np.asarray(g, bool).reshape(-1, groups))
+
+
+def offline_tracks(frames: list[FrameBoxes], cfg: OfflineConfig) -> tuple[list[OfflineTrack], list[OfflineTrack]]:
+    """(kept tracks, gaps filled; dropped short-lived tracks) of a bag's teacher boxes."""
+    nodes = [(f, i) for f, fb in enumerate(frames) for i in range(len(fb))]
+    comps = merge_passes(link(frames, cfg), link(frames, cfg, backwards=True), nodes)
+    tracks = [_track(c, frames) for c in comps]
+    kept = [fill_gaps(t, cfg.max_gap_frames) for t in tracks if t.detected >= cfg.min_track_frames]
+    dropped = [t for t in tracks if t.detected < cfg.min_track_frames]
+    return kept, dropped

@@ -1,0 +1,79 @@
+"""Offline tracking of tracker.adapt: long tracks kept, short-lived ones dropped, gaps filled by interpolation,
+and the backward pass merged into the forward one (exact expectations on synthetic teacher boxes)."""
+import numpy as np
+
+from tracker.adapt.config import OfflineConfig
+from tracker.adapt.offline import fill_gaps, link, merge_passes, offline_tracks, OfflineTrack
+from tracker.adapt.teacher import FrameBoxes
+from tracker.core.config import ClassParams, TrackerConfig
+
+GROUPS = 3
+
+
+def _frames(objects, n):
+    """objects: [(box at frame f -> (4,) or None, score at f, embedding)] -> n FrameBoxes."""
+    out = []
+    for f in range(n):
+        rows = [(o[0](f), o[1](f), o[2]) for o in objects if o[0](f) is not None]
+        b = np.asarray([r[0] for r in rows], float).reshape(-1, 4)
+        out.append(FrameBoxes(b, np.asarray([r[1] for r in rows], float), np.zeros(len(rows), np.int64),
+                              np.asarray([r[2] for r in rows], np.float32).reshape(-1, 4),
+                              np.ones((len(rows), GROUPS), bool)))
+    return out
+
+
+def _walker(x0, missing=()):
+    return lambda f: None if f in missing else np.array([x0 + 2.0 * f, 10.0, x0 + 2.0 * f + 20.0, 50.0])
+
+
+def test_keeps_a_long_track_fills_its_gap_and_drops_a_short_lived_one():
+    person = (_walker(10.0, missing={5, 6}), lambda f: 0.9, [1, 0, 0, 0])
+    ghost = (lambda f: np.array([200.0, 100.0, 220.0, 140.0]) if f in (3, 4) else None, lambda f: 0.8, [0, 1, 0, 0])
+    frames = _frames([person, ghost], 12)
+    kept, dropped = offline_tracks(frames, OfflineConfig(min_track_frames=5, max_gap_frames=2))
+    assert len(kept) == 1 and len(dropped) == 1
+    t = kept[0]
+    assert t.frames.tolist() == list(range(12)) and t.detected == 10
+    assert t.filled.tolist() == [f in (5, 6) for f in range(12)]
+    np.testing.assert_allclose(t.boxes, np.stack([_walker(10.0)(f) for f in range(12)]), atol=1e-9)
+    assert np.isnan(t.scores[5]) and not t.support[5].any() and abs(t.confidence - 0.9) < 1e-12
+    assert dropped[0].frames.tolist() == [3, 4]
+
+
+def test_gaps_longer_than_max_gap_are_not_filled():
+    t = OfflineTrack(0, np.array([0, 1, 5]), np.array([[0, 0, 10, 10], [2, 0, 12, 10], [10, 0, 20, 10.0]]),
+                     np.array([0, 0, 0]), np.array([0.5, 0.5, 0.5]), np.ones((3, GROUPS), bool))
+    assert fill_gaps(t, 2).frames.tolist() == [0, 1, 5]
+    f = fill_gaps(t, 3)
+    assert f.frames.tolist() == [0, 1, 2, 3, 4, 5] and f.det.tolist() == [0, 0, -1, -1, -1, 0]
+    np.testing.assert_allclose(f.boxes[2], [4, 0, 14, 10])
+
+
+def test_backward_pass_recovers_the_frames_before_the_forward_track_was_spawned():
+    # frames 0-2 score 0.2: too low to spawn a track (new_track_score 0.3), high enough to continue one
+    person = (_walker(10.0), lambda f: 0.2 if f < 3 else 0.9, [1, 0, 0, 0])
+    frames = _frames([person], 10)
+    p = ClassParams(high_score=0.3, low_score=0.1, new_track_score=0.3)
+    cfg = OfflineConfig(min_track_frames=5, max_gap_frames=0,
+                        tracker=TrackerConfig(classes={"person": p, "vehicle": p}, min_hits=1))
+    fwd = link(frames, cfg)
+    assert sorted(f for f, _ in fwd) == list(range(3, 10))
+    bwd = link(frames, cfg, backwards=True)
+    assert sorted(f for f, _ in bwd) == list(range(10))
+    kept, _ = offline_tracks(frames, cfg)
+    assert len(kept) == 1 and kept[0].frames.tolist() == list(range(10))
+    assert abs(kept[0].confidence - (3 * 0.2 + 7 * 0.9) / 10) < 1e-12
+
+
+def test_merge_joins_split_tracks_through_the_backward_pass_but_never_two_boxes_of_one_frame():
+    fwd = {(0, 0): 1, (1, 0): 1, (2, 0): 1, (3, 0): 2, (4, 0): 2}
+    bwd = {(2, 0): 7, (3, 0): 7}
+    nodes = sorted(fwd)
+    assert merge_passes(fwd, bwd, nodes) == [nodes]
+    assert merge_passes(fwd, {}, nodes) == [nodes[:3], nodes[3:]]
+    # A = (0,0),(1,0); B = (1,1),(2,0): the backward link (1,0)-(2,0) would give frame 1 two boxes
+    fwd = {(0, 0): 1, (1, 0): 1, (1, 1): 2, (2, 0): 2}
+    nodes = sorted(fwd)
+    assert merge_passes(fwd, {(1, 0): 5, (2, 0): 5}, nodes) == [[(0, 0), (1, 0)], [(1, 1), (2, 0)]]
+    # a detection no pass tracked is its own component
+    assert merge_passes({}, {}, [(0, 0), (3, 1)]) == [[(0, 0)], [(3, 1)]]
