@@ -88,7 +88,9 @@ def main(argv=None) -> int:
          "--config", a.adapt_config, "--network-config", a.network_config]
     _run(*adapt)
     sup = out / "supervised"
-    if not (sup / "metrics.json").is_file():
+    if (sup / "state.pt").is_file() and not (sup / "metrics.json").is_file():
+        _run("tracker.network.train", "--resume", sup, "--no-progress")  # an interrupted run continues
+    elif not (sup / "metrics.json").is_file():
         _run("tracker.network.train", *b["source"], *b["target"], "--val", *b["val"], "--init", src,
              "--steps", plan["rounds"] * plan["steps_per_round"], "--out", sup, "--no-progress", *net)
     return summarise(out, run, src, sup)

@@ -119,3 +119,12 @@ def bag_messages(bag_path, ground_truth: bool = False) -> list:
                 continue
             out.append((conn.topic, deserialize_message(bytes(raw), msg_class(conn.msgtype))))
     return out
+
+
+def close_nodes(ex, ctx, *nodes) -> None:
+    """Take ``nodes`` off the executor, destroy them and shut the test's rclpy context down."""
+    import rclpy
+    for n in nodes:
+        ex.remove_node(n)
+        n.destroy_node()
+    rclpy.shutdown(context=ctx)

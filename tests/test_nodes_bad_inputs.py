@@ -22,7 +22,7 @@ from vision_msgs.msg import Detection3DArray  # noqa: E402
 from tracker.common.geometry import CameraModel  # noqa: E402
 from tracker.nodes.tracker_node import TrackerNode  # noqa: E402
 
-from nodes_support import FixedDetector  # noqa: E402
+from nodes_support import FixedDetector, close_nodes  # noqa: E402
 
 W, H = 160, 120
 REL = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -129,10 +129,7 @@ def test_bad_inputs_are_reported_and_node_keeps_running(cfg_file, tmp_path, monk
                 t += 0.02
         _spin_while(ex, lambda: True, 1.0)
     finally:
-        for n in (node, feeder):
-            ex.remove_node(n)
-            n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        close_nodes(ex, ctx, node, feeder)
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in tracks]
     # every processable frame produced exactly one output; the truncated and the backwards RGB produced none
     assert len(stamps) == len(set(stamps)) == sent_ok, (len(stamps), sent_ok)
@@ -174,7 +171,4 @@ def test_incompatible_publisher_qos_is_warned(cfg_file, tmp_path, monkeypatch):
         assert any(topic == "/camera/color/image_raw" and "camera_driver" in pubs[0]
                    for topic, pubs in node.qos_check.warned)
     finally:
-        for n in (node, feeder):
-            ex.remove_node(n)
-            n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        close_nodes(ex, ctx, node, feeder)

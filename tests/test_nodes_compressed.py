@@ -24,7 +24,7 @@ from tracker.nodes import conversions as conv  # noqa: E402
 from tracker.nodes.input_config import InputsSection  # noqa: E402
 from tracker.nodes.inputs import decode_input, image_subscription, image_subscriptions  # noqa: E402
 
-from nodes_support import FixedDetector, bag_messages, make_short_bag  # noqa: E402
+from nodes_support import FixedDetector, bag_messages, make_short_bag, close_nodes  # noqa: E402
 
 CAMERAS = ("color", "thermal", "depth")
 COMPRESSED = {"color": {"transport": "compressed"}, "thermal": {"transport": "compressed"},
@@ -278,10 +278,7 @@ def test_node_tracks_from_compressed_topics_and_reports_a_corrupt_message(tmp_pa
             _spin(ex, 5.0, lambda: len(tracks) >= expected)
         _spin(ex, 1.0)
     finally:
-        for n in (node, feeder):
-            ex.remove_node(n)
-            n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        close_nodes(ex, ctx, node, feeder)
     assert len(tracks) == len(plan) - 1  # every frame but the one whose RGB could not be decoded
     assert len(tracks[-1].detections) == 1 and len(det.calls) == len(plan) - 1
     assert det.calls[3][3] is None and det.calls[2][3] == (H, W)  # the corrupt depth frame went on without depth

@@ -21,7 +21,7 @@ from vision_msgs.msg import Detection3DArray  # noqa: E402
 
 from tracker.nodes.tracker_node import TrackerNode  # noqa: E402
 
-from nodes_support import OracleDetector, bag_messages, make_short_bag  # noqa: E402
+from nodes_support import OracleDetector, bag_messages, make_short_bag, close_nodes  # noqa: E402
 
 LOCKSTEP_TIMEOUT_S = 2.0  # emulated player (its lockstep_timeout_s): longest wait for an output per RGB frame
 LOST_INFO_FRAMES = 1  # run (b): camera_info of the first frame never arrives (published before discovery)
@@ -98,10 +98,7 @@ def _run(bag, frames) -> list[Detection3DArray]:
         while time.monotonic() < end:
             ex.spin_once(timeout_sec=0.02)
     finally:
-        for n in (node, sink):
-            ex.remove_node(n)
-            n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        close_nodes(ex, ctx, node, sink)
     return got
 
 

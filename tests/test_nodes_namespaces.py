@@ -20,7 +20,7 @@ from tracker.nodes.config import TopicsSection
 from tracker.nodes.conversions import array_to_image, s_to_stamp
 from tracker.nodes.runner import bring_up, create_node, node_descriptions
 
-from nodes_support import FixedDetector
+from nodes_support import FixedDetector, close_nodes
 
 W, H = 160, 120
 REL = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -98,10 +98,7 @@ def test_two_namespaced_nodes_keep_their_topics_apart(cfg_file, tmp_path, monkey
         shared = (feeder.count_publishers("/diagnostics"), feeder.count_subscribers("/tf_static"))
         root_publishers = feeder.count_publishers("/tracker/tracks")
     finally:
-        for n in (*nodes, feeder):
-            ex.remove_node(n)
-            n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        close_nodes(ex, ctx, *nodes, feeder)
     for ns, (t0, _, _) in ROBOTS.items():
         assert sorted(got[ns]) == [int(t0) + k for k in range(FRAMES)], (ns, got)
     assert got[""] == [] and root_publishers == 0

@@ -22,7 +22,7 @@ from sensor_msgs.msg import Image  # noqa: E402
 
 from tracker.nodes.tracker_node import TrackerNode  # noqa: E402
 
-from nodes_support import FixedDetector  # noqa: E402
+from nodes_support import FixedDetector, close_nodes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 5.0  # per publisher kind: 150 frames
@@ -82,7 +82,4 @@ def test_auto_follows_the_publishers_reliability(tmp_path, monkeypatch):
         assert subscription(ReliabilityPolicy.RELIABLE)
         assert not node.qos_check.warned  # nothing incompatible was left to warn about
     finally:
-        for n in (node, driver):
-            ex.remove_node(n)
-            n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        close_nodes(ex, ctx, node, driver)

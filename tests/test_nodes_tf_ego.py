@@ -24,7 +24,7 @@ from tracker.pipeline.ego import EgoMotionConfig
 from tracker.pipeline.health import OK, WARN, HealthMonitor
 from tracker.pipeline.processor import FrameInput, OutputConfig, Processor
 
-from nodes_support import FixedDetector, OracleDetector, bag_messages, make_short_bag
+from nodes_support import FixedDetector, OracleDetector, bag_messages, make_short_bag, close_nodes
 
 CAM = DEFAULT_FRAMES["color"]
 STANDING = "person_4"  # the one person of the scene standing still (world.n_standing, drawn last)
@@ -260,10 +260,7 @@ def test_the_node_listens_to_tf_and_publishes_in_odom_with_the_ego_source_in_dia
         while time.monotonic() < end and not any(_transforms(d) for d in diags[-1:]):
             ex.spin_once(timeout_sec=0.02)
     finally:
-        for n in (node, sink):
-            ex.remove_node(n)
-            n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        close_nodes(ex, ctx, node, sink)
     assert len(tracks) >= n_rgb - 1 and n_rgb >= 40
     assert {m.header.frame_id for m in tracks} == {"odom"}
     assert sum(len(m.detections) for m in tracks) > 50
