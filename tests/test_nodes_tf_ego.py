@@ -28,6 +28,7 @@ from nodes_support import FixedDetector, OracleDetector, bag_messages, make_shor
 
 CAM = DEFAULT_FRAMES["color"]
 STANDING = "person_4"  # the one person of the scene standing still (world.n_standing, drawn last)
+MIN_FRAMES_WITH_EGO = 5  # processed frames with TF ego-motion the node test needs, however loaded the machine
 # a strong handheld shake (1.5 deg, fast) on a rig walking forward at 1 m/s and turning 10 deg/s: 3 s, 15 Hz
 MOVING = {"rig": {"jitter_deg": 1.5, "jitter_corr_s": 0.1, "ego_speed_mps": 1.0, "ego_yaw_rate_dps": 10.0},
           "world": {"n_people": 4, "n_standing": 1}}
@@ -269,9 +270,10 @@ def test_the_node_listens_to_tf_and_publishes_in_odom_with_the_ego_source_in_dia
     values = {kv.key: kv.value for kv in st.values}
     assert values["ego_motion_source"] == "tf" and values["output_frame"] == "odom"
     # every frame the node processed after the first had its ego-motion from TF (under CPU load the node may
-    # publish some frames unprocessed, late: those are not in "frames")
+    # publish some frames unprocessed, late: those are not in "frames"; two test runs at once on 2 cores left
+    # 15 of 44 processed), and there were some
     with_ego, frames = int(values["frames_with_ego_motion"]), int(values["frames"])
-    assert "ego-motion: tf" in st.message and with_ego >= frames - 3 and with_ego >= n_rgb // 2, values
+    assert "ego-motion: tf" in st.message and with_ego >= frames - 3 and with_ego >= MIN_FRAMES_WITH_EGO, values
 
 
 def _transforms(diag):
