@@ -19,6 +19,7 @@ from .config import LabelConfig
 from .offline import OfflineTrack
 
 NO_ID = -1  # identity of ignore rows (they are no target)
+WEIGHT, IGNORE = LABEL_COLUMNS.index("weight"), LABEL_COLUMNS.index("ignore")
 
 
 def confidence_weight(conf: float, cfg: LabelConfig) -> float:
@@ -58,7 +59,7 @@ def label_stats(rows: np.ndarray, kept: list[OfflineTrack], dropped: list[Offlin
                 groups: tuple[str, ...]) -> dict:
     """Counts for the report: targets, interpolated ones, ignore regions, tracks, and cross-modal labels (a target
     seen by a modality subset's passes and not by another's)."""
-    tgt = rows[rows[:, 10] == 0]
+    tgt = rows[rows[:, IGNORE] == 0]
     sup = np.concatenate([t.support[t.filled == 0] for t in kept]) if kept else np.zeros((0, len(groups)), bool)
     cross = {}
     for a, ga in enumerate(groups):
@@ -66,9 +67,9 @@ def label_stats(rows: np.ndarray, kept: list[OfflineTrack], dropped: list[Offlin
             if a != b and ga != "all" and gb != "all":
                 cross[f"{ga}_not_{gb}"] = int((sup[:, a] & ~sup[:, b]).sum())
     return {"teacher_boxes": int(teacher_boxes), "targets": int(len(tgt)),
-            "interpolated": int(sum(int(t.filled.sum()) for t in kept)), "ignore_regions": int((rows[:, 10] > 0).sum()),
+            "interpolated": int(sum(int(t.filled.sum()) for t in kept)), "ignore_regions": int((rows[:, IGNORE] > 0).sum()),
             "tracks_kept": len(kept), "tracks_dropped": len(dropped),
-            "mean_weight": round(float(tgt[:, 9].mean()), 4) if len(tgt) else None, "cross_modal": cross}
+            "mean_weight": round(float(tgt[:, WEIGHT].mean()), 4) if len(tgt) else None, "cross_modal": cross}
 
 
 def write_labels(path: Path, rows: np.ndarray) -> Path:

@@ -12,6 +12,8 @@ import numpy as np
 
 from tracker.network.metrics import EVAL_MIN_HEIGHT_PX, EVAL_MIN_VISIBILITY, iou_matrix
 
+from .labels import IGNORE, WEIGHT
+
 MATCH_IOU = 0.5
 
 
@@ -50,12 +52,12 @@ def score_labels(rows: np.ndarray, teacher_frames, gt_cache) -> dict:
     """{"labels": PR of the target rows, "teacher": PR of the teacher's boxes} against ``gt_cache`` (a FrameCache
     of the same bag with its ground truth; frame k of both is the same image)."""
     lab, tea = PRCounter(), PRCounter()
-    tgt = rows[rows[:, 10] == 0]
+    tgt = rows[rows[:, IGNORE] == 0]
     starts = np.searchsorted(tgt[:, 0], np.arange(len(gt_cache) + 1))
     for i in range(len(gt_cache)):
         gt = gt_cache.objects(i)
         r = tgt[starts[i]:starts[i + 1]]
-        lab.add(r[:, 1:5], r[:, 9], r[:, 5], gt)
+        lab.add(r[:, 1:5], r[:, WEIGHT], r[:, 5], gt)
         if i < len(teacher_frames):
             fb = teacher_frames[i]
             tea.add(fb.boxes, fb.scores, fb.classes, gt)
