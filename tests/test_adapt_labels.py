@@ -134,3 +134,10 @@ def test_labelled_share_is_reached_by_repeating_bags():
     assert mix(["p1", "p2"], ["l"], 0.5, 8) == (["p1", "p2", "l", "l"], 0.5)
     assert mix(["p1"], ["l"], 0.3, 1) == (["p1", "l"], 0.5)  # the closest within max_repeat
     assert mix(["p1"], [], 0.3, 8) == (["p1"], 0.0) and mix(["p1"], ["l"], 0.0, 8) == (["p1"], 0.0)
+
+
+def test_the_val_tracking_clock_follows_the_val_stride_not_the_label_stride():
+    from tracker.adapt.config import AdaptConfig, OfflineConfig, RoundsConfig
+    from tracker.adapt.rounds import val_period_s
+    cfg = AdaptConfig(offline=OfflineConfig(frame_period_s=0.1), rounds=RoundsConfig(stride=3, val_stride=2))
+    assert abs(val_period_s(cfg) - 0.2 / 3) < 1e-12  # 30 Hz bag: every 2nd frame is 1/15 s apart

@@ -67,7 +67,8 @@ def label_stats(rows: np.ndarray, kept: list[OfflineTrack], dropped: list[Offlin
             if a != b and ga != "all" and gb != "all":
                 cross[f"{ga}_not_{gb}"] = int((sup[:, a] & ~sup[:, b]).sum())
     return {"teacher_boxes": int(teacher_boxes), "targets": int(len(tgt)),
-            "interpolated": int(sum(int(t.filled.sum()) for t in kept)), "ignore_regions": int((rows[:, IGNORE] > 0).sum()),
+            "interpolated": int(sum(int(t.filled.sum()) for t in kept)),
+            "ignore_regions": int((rows[:, IGNORE] > 0).sum()),
             "tracks_kept": len(kept), "tracks_dropped": len(dropped),
             "mean_weight": round(float(tgt[:, WEIGHT].mean()), 4) if len(tgt) else None, "cross_modal": cross}
 

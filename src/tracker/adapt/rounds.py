@@ -154,6 +154,11 @@ def train_student(plan: Plan, teacher_pt, sources: list, k: int) -> dict:
                  init=str(teacher_pt))
 
 
+def val_period_s(cfg: AdaptConfig) -> float:
+    """Time between two evaluated --val frames: offline.frame_period_s is the labelled frames' (stride)."""
+    return cfg.offline.frame_period_s * cfg.rounds.val_stride / cfg.rounds.stride
+
+
 def evaluate_model(plan: Plan, model_pt) -> dict:
     """{"val_ap": per condition, "val_person_ap", "tracking"} of a checkpoint on --val ({} without)."""
     if not plan.val:
@@ -172,7 +177,7 @@ def evaluate_model(plan: Plan, model_pt) -> dict:
     if plan.cfg.rounds.tracking_metrics:
         r = plan.cfg.rounds
         out["tracking"] = tracking_metrics(infer, cache, m.input_normalisation, load_tracker_config(r.tracker_config),
-                                           r.tracking_score_threshold, plan.cfg.offline.frame_period_s)
+                                           r.tracking_score_threshold, val_period_s(plan.cfg), plan.cfg.teacher.top_k)
     return out
 
 

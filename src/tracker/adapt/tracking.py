@@ -22,7 +22,8 @@ def _gt_objs(rows: np.ndarray) -> list:
     return [Obj(str(int(r[5])), CLASS_NAMES[int(r[4])], tuple(map(float, r[:4])), 1.0, float(r[6])) for r in rows]
 
 
-def _clip_frames(infer, cache, idx, norm, tracker_cfg, score_threshold: float, period_s: float, batch: int):
+def _clip_frames(infer, cache, idx, norm, tracker_cfg, score_threshold: float, period_s: float, top_k: int,
+                 batch: int):
     """(GT frames, predicted frames) of one clip (frame indices ``idx``), keyed 1..n."""
     from tracker.eval.scoring import Obj
     trk = Tracker(tracker_cfg)
@@ -33,7 +34,7 @@ def _clip_frames(infer, cache, idx, norm, tracker_cfg, score_threshold: float, p
         out = infer({k: np.stack([x[k] for x in inp]) for k in INPUT_NAMES})
         for b, i in enumerate(part):
             k = s + b + 1
-            d = decode(out, 100, score_threshold, b)
+            d = decode(out, top_k, score_threshold, b)
             tracks = trk.update(k * period_s, Detections(d.boxes, d.scores, d.classes, embeddings=d.embeddings))
             pred[k] = [Obj(str(t.track_id), t.class_name, tuple(map(float, t.box)), float(t.score))
                        for t in tracks if t.is_confirmed and t.det_index >= 0]
@@ -41,7 +42,7 @@ def _clip_frames(infer, cache, idx, norm, tracker_cfg, score_threshold: float, p
     return gt, pred
 
 
-def tracking_metrics(infer, cache, norm, tracker_cfg, score_threshold: float, period_s: float,
+def tracking_metrics(infer, cache, norm, tracker_cfg, score_threshold: float, period_s: float, top_k: int,
                      batch: int = 16) -> dict:
     """{"person": {HOTA, DetA, AssA, MOTA, IDF1, IDSW}, "all": ...} over every clip of ``cache`` (% as
     TrackEval reports them x 100)."""
@@ -50,7 +51,7 @@ def tracking_metrics(infer, cache, norm, tracker_cfg, score_threshold: float, pe
     scores = []
     for c in np.unique(clip):
         gt, pred = _clip_frames(infer, cache, np.flatnonzero(clip == c), norm, tracker_cfg, score_threshold,
-                                period_s, batch)
+                                period_s, top_k, batch)
         scores.append(score_sequence(gt, pred, name=f"clip{int(c)}", num_frames=len(gt)))
     comb = combine_sequences(scores)
     out = {}
