@@ -10,8 +10,7 @@ from pathlib import Path
 
 import yaml
 
-BAG_METADATA = "metadata.yaml"
-
+from tracker.data.writer import needs_render
 
 def bags(entries):
     """(world, presets, seed, duration_s) of every bag of a list of entries."""
@@ -21,15 +20,16 @@ def bags(entries):
 
 
 def render(world: str, presets: str, seed: int, duration_s: float, out: Path) -> Path:
+    """Render one bag unless it is complete (an incomplete one a killed run left is rendered again)."""
     if world == "sim":
         from tracker.sim.simulate import bag_name, simulate
         path = out / "A" / bag_name(presets, seed, True)
-        if not (path / BAG_METADATA).is_file():
+        if needs_render(path):
             simulate(presets, duration_s, seed, randomize=True, out_dir=path.parent, progress=False)
         return path
     from tracker.sim_gl.simulate import bag_name, simulate
     path = out / "B" / bag_name(presets, seed)
-    if not (path / BAG_METADATA).is_file():
+    if needs_render(path):
         simulate(presets, duration_s, seed, out_dir=path.parent)
     return path
 

@@ -115,3 +115,17 @@ def test_generate_renders_each_world_with_its_own_simulator(tmp_path):
     assert [(p.name, c) for p, c in bags] == [("sim_day_s2", "day"), ("simgl_day_s2", "day")]
     assert [origin_of(p).world for p, _ in bags] == ["sim", "sim_gl"]
     assert all(origin_of(p).seed == 2 and (p / "metadata.yaml").is_file() for p, _ in bags)
+
+
+def test_generate_renders_again_a_bag_a_killed_run_left_without_metadata(tmp_path):
+    """A SIGKILLed writer leaves its folder without metadata.yaml; the writer refuses an existing path, so the
+    set would never render again. It is removed and rendered; a complete bag is kept as it is."""
+    cfg = EvalSetConfig(presets=("day",), seeds=(2,), worlds=("sim",), duration_s=0.2)
+    partial = tmp_path / "sim_day_s2"
+    partial.mkdir()
+    (partial / "sim_day_s2_0.mcap").write_bytes(b"\x89MCAP0\r\n")  # a killed write: no metadata.yaml
+    [(path, _)] = generate(cfg, tmp_path, log=lambda s: None)
+    assert path == partial and (path / "metadata.yaml").is_file()
+    stamp = (path / "metadata.yaml").stat().st_mtime_ns
+    generate(cfg, tmp_path, log=lambda s: None)
+    assert (path / "metadata.yaml").stat().st_mtime_ns == stamp

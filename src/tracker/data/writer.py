@@ -43,6 +43,21 @@ def to_ns(stamp_s: float) -> int:
     return int(round(float(stamp_s) * NS_PER_S))
 
 
+BAG_METADATA = "metadata.yaml"
+
+
+def needs_render(path: str | Path) -> bool:
+    """True when no complete bag is at ``path`` (rosbag2 writes metadata.yaml on close). A folder without it is
+    what a killed writer leaves (an exception removes its bag, a SIGKILL cannot): it is removed, since the
+    writer refuses an existing path, and the bag has to be written again."""
+    path = Path(path)
+    if (path / BAG_METADATA).is_file():
+        return False
+    if path.exists():
+        shutil.rmtree(path)
+    return True
+
+
 class BagWriter:
     """Context manager writing one rosbag2 bag directory (which must not exist yet).
 

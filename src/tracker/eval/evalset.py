@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from tracker.common.config import ConfigError, from_mapping, load_yaml, param, section
+from tracker.data.writer import needs_render
 
 SIM_WORLD, GL_WORLD = "sim", "sim_gl"
 #: world -> its label in reports ("A:day") and the module that renders it
@@ -142,7 +143,7 @@ def generate(cfg: EvalSetConfig, bag_dir: str | Path,
     out = []
     for job in plan(cfg, log):
         path = bag_dir / bag_name(job)
-        if not (path / "metadata.yaml").is_file():
+        if needs_render(path):
             log(f"rendering {path.name} (world {world_label(job.world)}, {cfg.duration_s:g} s)")
             path = render(job, cfg, bag_dir)
         out.append((path, job.condition))
