@@ -77,3 +77,37 @@ def test_merge_joins_split_tracks_through_the_backward_pass_but_never_two_boxes_
     assert merge_passes(fwd, {(1, 0): 5, (2, 0): 5}, nodes) == [[(0, 0), (1, 0)], [(1, 1), (2, 0)]]
     # a detection no pass tracked is its own component
     assert merge_passes({}, {}, [(0, 0), (3, 1)]) == [[(0, 0)], [(3, 1)]]
+
+
+def _standing(box, jitter=0.0):
+    rng = np.random.default_rng(0)
+    return lambda f: np.asarray(box, float) + rng.uniform(-jitter, jitter, 4)
+
+
+def test_a_low_confidence_track_standing_still_for_long_is_dropped_as_static_structure():
+    window = (_standing([200.0, 100.0, 220.0, 160.0], jitter=1.0), lambda f: 0.3, [0, 1, 0, 0])
+    slow_person = (_walker(10.0), lambda f: 0.3, [1, 0, 0, 0])                 # low score, but it walks
+    sure_statue = (_standing([400.0, 100.0, 420.0, 160.0]), lambda f: 0.9, [0, 0, 1, 0])  # standing, confident
+    cfg = OfflineConfig(min_track_frames=5, static_min_duration_s=2.0, static_max_motion=0.1,
+                        static_max_confidence=0.5, frame_period_s=1 / 30)
+    kept, dropped = offline_tracks(_frames([window, slow_person, sure_statue], 70), cfg)
+    assert [t.dropped_as for t in dropped] == ["static"]
+    assert dropped[0].boxes[:, 0].mean() > 190 and dropped[0].boxes[:, 0].mean() < 210
+    assert sorted(round(t.confidence, 3) for t in kept) == [0.3, 0.9]
+    # the same window seen for less than static_min_duration_s is kept; the rule switched off keeps it too
+    kept, dropped = offline_tracks(_frames([window], 50), cfg)
+    assert len(kept) == 1 and not dropped
+    kept, dropped = offline_tracks(_frames([window], 70), OfflineConfig(static_max_confidence=0.0))
+    assert len(kept) == 1 and not dropped
+
+
+def test_static_tracks_become_ignore_regions_and_are_counted():
+    from tracker.adapt.config import LabelConfig
+    from tracker.adapt.labels import IGNORE, label_rows, label_stats
+    window = (_standing([200.0, 100.0, 220.0, 160.0]), lambda f: 0.3, [0, 1, 0, 0])
+    frames = _frames([window], 70)
+    kept, dropped = offline_tracks(frames, OfflineConfig(frame_period_s=1 / 30))
+    rows = label_rows(kept, dropped, LabelConfig())
+    assert len(rows) == 70 and (rows[:, IGNORE] == 1).all()
+    stats = label_stats(rows, kept, dropped, 70, ("all", "rgb", "thermal"))
+    assert stats["tracks_static"] == 1 and stats["targets"] == 0

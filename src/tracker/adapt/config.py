@@ -58,6 +58,15 @@ class OfflineConfig:
                                   "(their boxes become ignore regions)")
     max_gap_frames: int = param(5, unit="frames", ge=0, doc="gaps of up to this many frames inside a kept track "
                                 "are filled by linear interpolation")
+    static_min_duration_s: float = param(2.0, unit="s", gt=0.0, doc="a kept track spanning at least this long is "
+                                         "judged for standing still (static structure rejection)")
+    static_max_motion: float = param(0.1, unit="1 (box height)", ge=0.0, doc="a judged track whose box centres "
+                                     "all stay within this fraction of its median box height of their median, and "
+                                     "whose height stays within it too, stands still in the image")
+    static_max_confidence: float = param(0.5, unit="1 (score)", ge=0.0, le=1.0, doc="a track standing still with "
+                                         "a confidence below this is dropped (its boxes become ignore regions): "
+                                         "windows, poles and doorways the teacher sees in every frame of a static "
+                                         "camera; 0 turns the rule off")
     tracker: TrackerConfig = param(default_factory=_offline_tracker, doc="tracker.core settings of both passes")
 
 

@@ -11,7 +11,7 @@ confidence: the mean teacher score of its detected frames.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,6 +31,7 @@ class OfflineTrack:
     det: np.ndarray  # (n,) int, -1: interpolated
     scores: np.ndarray  # (n,) teacher score, NaN where interpolated
     support: np.ndarray  # (n, groups) bool, False where interpolated
+    dropped_as: str = ""  # "", or why the track was dropped: "short" / "static"
 
     @property
     def detected(self) -> int:
@@ -137,11 +138,30 @@ def fill_gaps(t: OfflineTrack, max_gap: int) -> OfflineTrack:
                         np.asarray(s, np.float64), np.asarray(g, bool).reshape(-1, groups))
 
 
+def stands_still(t: OfflineTrack, cfg: OfflineConfig) -> bool:
+    """True when ``t`` spans at least ``static_min_duration_s`` and its detected boxes' centres and heights all
+    stay within ``static_max_motion`` x its median height of their medians (module docstring)."""
+    if (t.frames[-1] - t.frames[0]) * cfg.frame_period_s < cfg.static_min_duration_s:
+        return False
+    b = t.boxes[t.det >= 0]
+    h = b[:, 3] - b[:, 1]
+    ref = max(float(np.median(h)), 1e-9)
+    centre = np.stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], 1) / 2.0
+    spread = max(float(np.abs(centre - np.median(centre, 0)).max()), float(np.abs(h - ref).max()))
+    return spread <= cfg.static_max_motion * ref
+
+
 def offline_tracks(frames: list[FrameBoxes], cfg: OfflineConfig) -> tuple[list[OfflineTrack], list[OfflineTrack]]:
-    """(kept tracks, gaps filled; dropped short-lived tracks) of a bag's teacher boxes."""
+    """(kept tracks, gaps filled; dropped tracks: short-lived ones and low-confidence ones standing still) of a
+    bag's teacher boxes."""
     nodes = [(f, i) for f, fb in enumerate(frames) for i in range(len(fb))]
     comps = merge_passes(link(frames, cfg), link(frames, cfg, backwards=True), nodes)
-    tracks = [_track(c, frames) for c in comps]
-    kept = [fill_gaps(t, cfg.max_gap_frames) for t in tracks if t.detected >= cfg.min_track_frames]
-    dropped = [t for t in tracks if t.detected < cfg.min_track_frames]
+    kept, dropped = [], []
+    for t in (_track(c, frames) for c in comps):
+        if t.detected < cfg.min_track_frames:
+            dropped.append(replace(t, dropped_as="short"))
+        elif t.confidence < cfg.static_max_confidence and stands_still(t, cfg):
+            dropped.append(replace(t, dropped_as="static"))
+        else:
+            kept.append(fill_gaps(t, cfg.max_gap_frames))
     return kept, dropped
