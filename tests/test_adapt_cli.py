@@ -23,9 +23,11 @@ def _init(tmp_path):
 
 
 def _adapt_yaml(tmp_path, **rounds):
-    # low thresholds: the untrained tiny model's peaks (~0.1) become teacher boxes, so labels are made
+    # low thresholds: the untrained tiny model's peaks (~0.1) become teacher boxes, so labels are made; its
+    # peaks hop from frame to frame, so the hop rule is off here (tests/test_adapt_offline.py tests it)
     cfg = {"adapt": {"teacher": {"raw_threshold": 0.05, "top_k": 8, "score_threshold": 0.05},
-                     "offline": {"min_track_frames": 2, "max_gap_frames": 1, "tracker": {"classes": {
+                     "offline": {"min_track_frames": 2, "max_gap_frames": 1, "jumpy_max_confidence": 0.0,
+                                 "tracker": {"classes": {
                          c: {"high_score": 0.05, "low_score": 0.01, "new_track_score": 0.05}
                          for c in ("person", "vehicle")}}},
                      "labels": {"weight_zero_confidence": 0.0, "weight_full_confidence": 0.1},

@@ -1,5 +1,7 @@
 """Offline tracking of tracker.adapt: long tracks kept, short-lived ones dropped, gaps filled by interpolation,
 and the backward pass merged into the forward one (exact expectations on synthetic teacher boxes)."""
+from dataclasses import replace
+
 import numpy as np
 
 from tracker.adapt.config import OfflineConfig
@@ -111,3 +113,36 @@ def test_static_tracks_become_ignore_regions_and_are_counted():
     assert len(rows) == 70 and (rows[:, IGNORE] == 1).all()
     stats = label_stats(rows, kept, dropped, 70, ("all", "rgb", "thermal"))
     assert stats["tracks_static"] == 1 and stats["targets"] == 0
+
+
+def _track(boxes, score):
+    n = len(boxes)
+    return OfflineTrack(0, np.arange(n), np.asarray(boxes, float), np.arange(n), np.full(n, score),
+                        np.ones((n, GROUPS), bool))
+
+
+def test_a_low_confidence_track_whose_box_hops_is_dropped_and_smooth_motion_at_any_speed_is_kept():
+    from tracker.adapt.offline import drop_reason, jerk
+    rng = np.random.default_rng(1)
+    hop = [[x, 100.0, x + 20.0, 140.0] for x in rng.uniform(0.0, 300.0, 30)]   # clutter boxes linked at random
+    runner = [[12.0 * f, 100.0, 12.0 * f + 20.0, 140.0] for f in range(30)]  # 0.3 box heights a frame, smooth
+    assert jerk(_track(runner, 0.3)) < 1e-9 and jerk(_track(hop, 0.3)) > 1.0
+    cfg = OfflineConfig(min_track_frames=5, jumpy_min_jerk=0.1, jumpy_max_confidence=0.5)
+    assert drop_reason(_track(hop, 0.3), cfg) == "jumpy"
+    assert drop_reason(_track(runner, 0.3), cfg) == ""
+    assert drop_reason(_track(hop, 0.9), cfg) == ""          # confident: kept even though it hops
+    assert drop_reason(_track(hop[:4], 0.3), cfg) == "short"  # too short is said first
+    assert drop_reason(_track(hop, 0.3), OfflineConfig(jumpy_max_confidence=0.0)) == ""  # rule off
+
+
+def test_jerk_ignores_interpolated_boxes_and_hopping_tracks_are_counted():
+    from tracker.adapt.config import LabelConfig
+    from tracker.adapt.labels import label_rows, label_stats
+    from tracker.adapt.offline import jerk
+    t = _track([[0, 0, 10, 10], [500, 0, 510, 10], [2, 0, 12, 10], [4, 0, 14, 10]], 0.3)
+    t.det[1] = -1  # the hop is a filled box: not judged
+    assert jerk(t) == 0.0
+    hop = _track([[x, 0.0, x + 10.0, 10.0] for x in (0, 100, 0, 100, 0, 100)], 0.3)
+    rows = label_rows([], [replace(hop, dropped_as="jumpy")], LabelConfig())
+    stats = label_stats(rows, [], [replace(hop, dropped_as="jumpy")], 6, ("all", "rgb", "thermal"))
+    assert stats["tracks_jumpy"] == 1 and stats["tracks_static"] == 0 and stats["targets"] == 0

@@ -67,6 +67,13 @@ class OfflineConfig:
                                          "a confidence below this is dropped (its boxes become ignore regions): "
                                          "windows, poles and doorways the teacher sees in every frame of a static "
                                          "camera; 0 turns the rule off")
+    jumpy_min_jerk: float = param(0.1, unit="1 (box height)", gt=0.0, doc="a track whose median |second "
+                                  "difference of the box centre| over its detected frames exceeds this fraction "
+                                  "of the box height hops rather than moves (offline.jerk): smooth motion at any "
+                                  "speed is ~0, a linker joining clutter boxes is not")
+    jumpy_max_confidence: float = param(0.3, unit="1 (score)", ge=0.0, le=1.0, doc="a hopping track with a "
+                                        "confidence below this is dropped (its boxes become ignore regions); 0 "
+                                        "turns the rule off")
     tracker: TrackerConfig = param(default_factory=_offline_tracker, doc="tracker.core settings of both passes")
 
 

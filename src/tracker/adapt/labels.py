@@ -71,6 +71,7 @@ def label_stats(rows: np.ndarray, kept: list[OfflineTrack], dropped: list[Offlin
             "ignore_regions": int((rows[:, IGNORE] > 0).sum()),
             "tracks_kept": len(kept), "tracks_dropped": len(dropped),
             "tracks_static": sum(t.dropped_as == "static" for t in dropped),
+            "tracks_jumpy": sum(t.dropped_as == "jumpy" for t in dropped),
             "mean_weight": round(float(tgt[:, WEIGHT].mean()), 4) if len(tgt) else None, "cross_modal": cross}
 
 

@@ -7,7 +7,9 @@ conflict check). So the backward pass restores what the forward pass missed - a 
 it was spawned, a break after an occlusion - without ever merging two people seen in the same frame.
 A merged track detected in at least ``min_track_frames`` frames is kept; a gap of up to ``max_gap_frames``
 frames inside it is filled by linear interpolation of its boxes (missed detections become labels). Track
-confidence: the mean teacher score of its detected frames.
+confidence: the mean teacher score of its detected frames. Two plausibility rules drop low-confidence tracks
+as well (:func:`drop_reason`): one standing still in the image for long (static structure), and one whose box
+centre hops from frame to frame (:func:`jerk`: the linker joined clutter boxes; a person moves smoothly).
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class OfflineTrack:
     det: np.ndarray  # (n,) int, -1: interpolated
     scores: np.ndarray  # (n,) teacher score, NaN where interpolated
     support: np.ndarray  # (n, groups) bool, False where interpolated
-    dropped_as: str = ""  # "", or why the track was dropped: "short" / "static"
+    dropped_as: str = ""  # "", or why the track was dropped: "short" / "static" / "jumpy"
 
     @property
     def detected(self) -> int:
@@ -151,17 +153,38 @@ def stands_still(t: OfflineTrack, cfg: OfflineConfig) -> bool:
     return spread <= cfg.static_max_motion * ref
 
 
+def jerk(t: OfflineTrack) -> float:
+    """Median over the track's detected boxes (in frame order) of |second difference of the box centre| in units
+    of the box height: ~0 for smooth motion at any speed, large for a linker that hops between clutter boxes."""
+    b = t.boxes[t.det >= 0]
+    if len(b) < 3:
+        return 0.0
+    centre = np.stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], 1) / 2.0
+    h = np.maximum(b[1:-1, 3] - b[1:-1, 1], 1e-9)
+    return float(np.median(np.linalg.norm(np.diff(centre, 2, axis=0), axis=1) / h))
+
+
+def drop_reason(t: OfflineTrack, cfg: OfflineConfig) -> str:
+    """Why a merged track is no label ("short", "static", "jumpy"), or "" when it is kept."""
+    if t.detected < cfg.min_track_frames:
+        return "short"
+    if t.confidence < cfg.static_max_confidence and stands_still(t, cfg):
+        return "static"
+    if t.confidence < cfg.jumpy_max_confidence and jerk(t) > cfg.jumpy_min_jerk:
+        return "jumpy"
+    return ""
+
+
 def offline_tracks(frames: list[FrameBoxes], cfg: OfflineConfig) -> tuple[list[OfflineTrack], list[OfflineTrack]]:
-    """(kept tracks, gaps filled; dropped tracks: short-lived ones and low-confidence ones standing still) of a
-    bag's teacher boxes."""
+    """(kept tracks, gaps filled; dropped tracks: short-lived ones and low-confidence ones standing still or
+    hopping) of a bag's teacher boxes."""
     nodes = [(f, i) for f, fb in enumerate(frames) for i in range(len(fb))]
     comps = merge_passes(link(frames, cfg), link(frames, cfg, backwards=True), nodes)
     kept, dropped = [], []
     for t in (_track(c, frames) for c in comps):
-        if t.detected < cfg.min_track_frames:
-            dropped.append(replace(t, dropped_as="short"))
-        elif t.confidence < cfg.static_max_confidence and stands_still(t, cfg):
-            dropped.append(replace(t, dropped_as="static"))
+        why = drop_reason(t, cfg)
+        if why:
+            dropped.append(replace(t, dropped_as=why))
         else:
             kept.append(fill_gaps(t, cfg.max_gap_frames))
     return kept, dropped

@@ -28,7 +28,7 @@ def export_best(plan: Plan, records: list, best: int) -> dict:
 def _totals(rec: dict) -> dict:
     labels = rec.get("labels") or {}
     keys = ("teacher_boxes", "targets", "interpolated", "ignore_regions", "tracks_kept", "tracks_dropped",
-            "tracks_static")
+            "tracks_static", "tracks_jumpy")
     return {k: sum(v.get(k, 0) for v in labels.values()) for k in keys}
 
 

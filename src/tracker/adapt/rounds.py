@@ -91,9 +91,9 @@ def make_labels(teacher_pt, plan: Plan, out_dir: Path) -> tuple[list, dict, dict
         stats[key] = label_stats(rows, kept, dropped, sum(len(f) for f in frames), cfg.teacher.modalities)
         boxes[key] = frames
         sources.append(replace(src, labels=str(path)))
-        log.info("%s: %d teacher boxes -> %d tracks kept, %d dropped (%d standing still) -> %d targets (%d "
-                 "interpolated), %d ignore regions", src.path.name, stats[key]["teacher_boxes"], len(kept),
-                 len(dropped), stats[key]["tracks_static"],
+        log.info("%s: %d teacher boxes -> %d tracks kept, %d dropped (%d standing still, %d hopping) -> %d "
+                 "targets (%d interpolated), %d ignore regions", src.path.name, stats[key]["teacher_boxes"],
+                 len(kept), len(dropped), stats[key]["tracks_static"], stats[key]["tracks_jumpy"],
                  stats[key]["targets"], stats[key]["interpolated"], stats[key]["ignore_regions"])
     return sources, stats, boxes
 
