@@ -4,8 +4,11 @@ bag lists for tracker-train:
 
     python scripts/training_data.py --out build/worlds
     tracker-train $(cat build/worlds/train.txt) --val $(cat build/worlds/val.txt) --steps 6000 --seed 1 ...
+
+--jobs N renders N bags at once (one process each); the lists keep the config's order.
 """
 import argparse
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -38,14 +41,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="config/train_worlds.yaml")
     ap.add_argument("--out", default="build/worlds")
+    ap.add_argument("--jobs", type=int, default=1, help="bags rendered at once (processes)")
     a = ap.parse_args()
     cfg, out = yaml.safe_load(Path(a.config).read_text()), Path(a.out)
-    for split in ("train", "val"):
-        paths = []
-        for world, presets, seed, dur in bags(cfg[split]):
-            paths.append(render(world, presets, seed, dur, out))
-            print(f"{split}: {paths[-1]}", flush=True)
-        (out / f"{split}.txt").write_text("\n".join(str(p) for p in paths) + "\n")
+    with ProcessPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        queued = {split: [pool.submit(render, *bag, out) for bag in bags(cfg[split])] for split in ("train", "val")}
+        for split, jobs in queued.items():
+            paths = []
+            for job in jobs:
+                paths.append(job.result())
+                print(f"{split}: {paths[-1]}", flush=True)
+            (out / f"{split}.txt").write_text("\n".join(str(p) for p in paths) + "\n")
 
 
 if __name__ == "__main__":
