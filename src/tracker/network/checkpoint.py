@@ -4,8 +4,8 @@
                        ``training.weights_dtype: float16``: half the size, loaded back as float32)
     RUN_DIR/best.pt    the same for the step with the best validation AP (``training.best_class``)
     RUN_DIR/state.pt   everything ``--resume`` needs to continue bit for bit: fp32 weights, optimiser, LR
-                       schedule, step, the python / numpy / torch RNG states, the best validation so far and
-                       the run description (configs, bags, seed)
+                       schedule, step, the python / numpy / torch RNG states, the best validation so far,
+                       the weight average (``training.ema_decay``) and the run description (configs, bags, seed)
 
 ``load_checkpoint`` reads last.pt / best.pt (and the older single-file checkpoints); ``init_weights`` loads a
 .pt into a new run (``--init``; :func:`load_init`: a 1-channel thermal checkpoint may start a 2-channel model);
@@ -133,10 +133,12 @@ def restore_rng_states(s: dict) -> None:
         torch.cuda.set_rng_state_all(s["cuda"])
 
 
-def save_state(path: Path, net: TrackerNet, opt, sched, step: int, run: dict, best: dict) -> None:
-    """The resume state after ``step`` steps (the next step to run is ``step``)."""
+def save_state(path: Path, net: TrackerNet, opt, sched, step: int, run: dict, best: dict,
+               ema: dict | None = None) -> None:
+    """The resume state after ``step`` steps (the next step to run is ``step``); ``ema``: the weight average's
+    state (tracker.network.ema), when the run keeps one."""
     atomic_save({"state_dict": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                 "step": step, "rng": rng_states(), "run": run, "best": best}, path)
+                 "step": step, "rng": rng_states(), "run": run, "best": best, "ema": ema}, path)
 
 
 def load_state(run_dir: Path) -> dict:

@@ -32,6 +32,7 @@ from .checkpoint import (BEST, LAST, STATE, init_weights, load_checkpoint, load_
 from .dataset import AugmentConfig
 from .decode import decode
 from .distributed import DistContext, from_environment, rank_slice, reducer_for, shutdown, wrap
+from .ema import WeightEMA
 from .loader import DIFFUSION_STREAM, StepBatches, make_loader, step_seed
 from .losses import LossWeights, detection_losses
 from .metrics import ConditionAP
@@ -71,6 +72,8 @@ class TrainConfig:
     best_class: str = param("person", doc="class whose validation AP over all conditions picks best.pt; 'mean': "
                             "the mean over classes")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), doc="auto: CUDA when available")
+    ema_decay: float = param(0.0, unit="1", ge=0.0, lt=1.0, doc="exponential moving average of the weights "
+                             "(tracker.network.ema), validated and written to best.pt / last.pt; 0: off")
 
 
 def person_ap_by_condition(net: TrackerNet, cache: FrameCache, modalities=(True, True, True),
@@ -141,10 +144,16 @@ class Session:
     best: dict | None = None
     history: list | None = None
     train_time_s: float = 0.0
+    ema: WeightEMA | None = None
 
     @property
     def flags(self) -> tuple:
         return tuple(self.run["modalities"])
+
+    @property
+    def weights_net(self) -> TrackerNet:
+        """The weights that are validated and saved: the EMA when there is one."""
+        return self.ema.net if self.ema is not None else self.net
 
 
 def _step(s: Session, batch, gen: torch.Generator, weights: LossWeights, reducer) -> dict:
@@ -161,6 +170,8 @@ def _step(s: Session, batch, gen: torch.Generator, weights: LossWeights, reducer
     torch.nn.utils.clip_grad_norm_(s.net.parameters(), s.cfg.grad_clip_norm)
     s.opt.step()
     s.sched.step()
+    if s.ema is not None:
+        s.ema.update(s.net)
     return reducer.mean(L) if s.ctx.active else {k: float(v.detach()) for k, v in L.items()}
 
 
@@ -168,21 +179,22 @@ def _validate(s: Session, step: int, rlog: RunLog) -> dict:
     """Validation AP (rank 0; {} without validation bags); keeps best.pt."""
     if s.val_cache is None or not s.ctx.is_main:
         return {}
-    val_ap = person_ap_by_condition(s.net, s.val_cache, s.flags)
+    val_ap = person_ap_by_condition(s.weights_net, s.val_cache, s.flags)
     _train_mode(s.net, s.cfg)
     rlog.validation(step, val_ap)
     score = best_score(val_ap, s.cfg.best_class)
     if score is not None and (not s.best or score > s.best["score"]):
         s.best = {"step": step + 1, "score": score, "val_ap": val_ap}
-        save_weights(s.out_dir / BEST, s.model_cfg, s.net, step + 1, s.cfg.weights_dtype, val_ap=val_ap)
+        save_weights(s.out_dir / BEST, s.model_cfg, s.weights_net, step + 1, s.cfg.weights_dtype, val_ap=val_ap)
     return val_ap
 
 
 def _checkpoint(s: Session, done: int, t_seg: float) -> None:
     if s.ctx.is_main:
         run = {**s.run, "train_time_s": round(s.train_time_s + time.time() - t_seg, 1)}
-        save_state(s.out_dir / STATE, s.net, s.opt, s.sched, done, run, {"best": s.best, "history": s.history})
-        save_weights(s.out_dir / LAST, s.model_cfg, s.net, done, s.cfg.weights_dtype)
+        save_state(s.out_dir / STATE, s.net, s.opt, s.sched, done, run, {"best": s.best, "history": s.history},
+                   ema=s.ema.state_dict() if s.ema is not None else None)
+        save_weights(s.out_dir / LAST, s.model_cfg, s.weights_net, done, s.cfg.weights_dtype)
 
 
 def _loop(s: Session, weights: LossWeights, aug: AugmentConfig, progress: bool, stop_at: int | None) -> int:
@@ -261,12 +273,16 @@ def _session(run: dict, out_dir: Path, ctx: DistContext, progress: bool, state: 
     net.to(ctx.device)
     opt, sched = _optimiser(net, cfg)
     s = Session(run, ctx, cfg, mcfg, net, net, opt, sched, tr, va, out_dir, history=[])
+    if cfg.ema_decay > 0:
+        s.ema = WeightEMA(net, cfg.ema_decay)
     if state is not None:
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         restore_rng_states(state["rng"])
         s.start, s.best, s.history = int(state["step"]), state["best"]["best"], list(state["best"]["history"])
         s.train_time_s = float(run.get("train_time_s", 0.0))
+        if s.ema is not None:
+            s.ema.load_state_dict(state["ema"])
     s.model = wrap(net, ctx, sync_bn=cfg.batchnorm == "batch")
     return s
 
@@ -284,7 +300,7 @@ def run_training(run: dict, out_dir: Path, progress: bool = True, state: dict | 
         done = _loop(s, weights, aug, progress, stop_at)
         result = {**_result(s), "steps_done": done}
         if ctx.is_main and done == s.cfg.steps:
-            save_weights(out_dir / LAST, s.model_cfg, s.net, done, s.cfg.weights_dtype, result=result)
+            save_weights(out_dir / LAST, s.model_cfg, s.weights_net, done, s.cfg.weights_dtype, result=result)
             (out_dir / "metrics.json").write_text(json.dumps(result, indent=1))
         return result
     finally:

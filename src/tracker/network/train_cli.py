@@ -25,7 +25,8 @@ log = logging.getLogger("tracker.train")
 #: options that change what a run is: not accepted with --resume (the run's own are used)
 RUN_OPTIONS = ("bags", "val", "condition", "model", "fusion", "plain_conv", "thermal_channels", "steps", "seed",
                "threads", "init",
-               "checkpoint_every", "eval_every", "weights_dtype", "cache_dir", "modalities", "batchnorm")
+               "checkpoint_every", "eval_every", "weights_dtype", "cache_dir", "modalities", "batchnorm", "lr",
+               "ema_decay")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--modalities", default=None, help="modalities the model is trained with (rgb,thermal,depth)")
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=None, help="default 0")
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (training.lr; e.g. lower to fine-tune)")
+    ap.add_argument("--ema-decay", type=float, default=None, metavar="D",
+                    help="validate and save an exponential moving average of the weights (training.ema_decay)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--workers", type=int, default=None, help="DataLoader worker processes (training.workers)")
     ap.add_argument("--checkpoint-every", type=int, default=None, metavar="K")
@@ -85,7 +89,8 @@ def _modalities(text: str | None) -> tuple:
 
 def _train_config(a, data: dict) -> TrainConfig:
     tmap = dict(data.get("training", {}))
-    for key in ("steps", "threads", "workers", "checkpoint_every", "eval_every", "batchnorm", "weights_dtype"):
+    for key in ("steps", "threads", "workers", "checkpoint_every", "eval_every", "batchnorm", "weights_dtype", "lr",
+                "ema_decay"):
         if getattr(a, key) is not None:
             tmap[key] = getattr(a, key)
     return from_mapping(TrainConfig, tmap, where="training")
