@@ -139,6 +139,53 @@ def test_no_flip_no_shift_keeps_the_frame(cache):
     assert np.allclose(obj, cache.objects(0), equal_nan=True)
 
 
+def _still(cache, **over):
+    """Augmentation with every random change off but the crop (and what ``over`` sets)."""
+    H, W = cache.shape
+    return AugmentConfig(**{**dict(crop_w=W, crop_h=H, p_drop_rgb=0.0, p_drop_thermal=0.0, p_drop_depth=0.0,
+                                   thermal_shift_px=0, brightness_gain=(1.0, 1.0), brightness_offset=(0.0, 0.0),
+                                   gamma=(1.0, 1.0), p_blur=0.0, noise_sigma_max=0.0, p_depth_scale=0.0,
+                                   thermal_low_percentile=(2.0, 2.0), thermal_high_percentile=(98.0, 98.0),
+                                   thermal_gain=(1.0, 1.0), p_flip=0.0), **over})
+
+
+def test_zoom_resizes_a_window_and_its_boxes(cache):
+    """zoom 2: the crop is a half-size window resized to the crop; boxes are twice as large, in the window's
+    coordinates; depth is not interpolated (a camera of twice the focal length at the same place)."""
+    import cv2
+    H, W = cache.shape
+    i = max(range(len(cache)), key=lambda k: len(cache.objects(k)))
+    inp, obj = augment_frame(cache, i, np.random.default_rng(3), _still(cache, p_zoom=1.0, zoom=(2.0, 2.0)))
+    orig = cache.objects(i)
+    assert len(orig) > 0
+    assert np.allclose(obj[:, 2] - obj[:, 0], 2 * (orig[:, 2] - orig[:, 0]))
+    assert np.allclose(obj[:, 3] - obj[:, 1], 2 * (orig[:, 3] - orig[:, 1]))
+    assert np.array_equal(obj[:, 4:], orig[:, 4:])  # class, id, visibility, range unchanged
+    x0, y0 = orig[0, 0] - obj[0, 0] / 2, orig[0, 1] - obj[0, 1] / 2
+    assert x0 == round(x0) and 0 <= x0 <= W // 2 and 0 <= y0 <= H // 2
+    x0, y0 = int(round(x0)), int(round(y0))
+    from tracker.network.cache import cached_inputs
+    from tracker.network.preprocess import DEFAULT_NORMALISATION
+    rgb, th, enc, dep, avail = cache.frame(i)
+    win = (slice(y0, y0 + H // 2), slice(x0, x0 + W // 2))
+    want = cached_inputs(cv2.resize(rgb[win], (W, H), interpolation=cv2.INTER_AREA).astype(np.float32),
+                         cv2.resize(th[win], (W, H), interpolation=cv2.INTER_LINEAR), enc,
+                         cv2.resize(dep[win], (W, H), interpolation=cv2.INTER_NEAREST), avail,
+                         DEFAULT_NORMALISATION, (2.0, 98.0), 1.0)
+    assert np.abs(inp["rgb"] - want["rgb"]).max() <= 1 / 255 + 1e-6
+    for k in ("thermal", "depth", "modality"):
+        assert np.allclose(inp[k], want[k], atol=1e-6), k
+
+
+def test_zoom_out_is_bounded_by_the_frame_and_off_draws_nothing(cache):
+    still = _still(cache)
+    a, oa = augment_frame(cache, 0, np.random.default_rng(5), still)
+    b, ob = augment_frame(cache, 0, np.random.default_rng(5), _still(cache, p_zoom=1.0, zoom=(0.5, 0.5)))
+    assert all(np.array_equal(a[k], b[k]) for k in a) and np.allclose(oa, ob, equal_nan=True)  # window = frame
+    c, _ = augment_frame(cache, 0, np.random.default_rng(5), _still(cache, p_zoom=0.0, zoom=(2.0, 2.0)))
+    assert all(np.array_equal(a[k], c[k]) for k in a)
+
+
 @pytest.mark.parametrize("encoding", ["mono16", "mono8", "8UC1", "16UC1"])
 def test_cached_frame_encodes_like_the_detector(encoding):
     """Any thermal encoding: the cache step + cached_inputs give the Detector's arrays (an AGC 8UC1 image is

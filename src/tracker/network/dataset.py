@@ -55,12 +55,17 @@ class AugmentConfig:
     p_drop_thermal_relative: float = param(0.3, ge=0.0, le=1.0, doc="probability of zeroing the relative thermal "
                                            "channel, as for an AGC mono8 camera (2-channel thermal models only)")
     p_flip: float = param(0.5, ge=0.0, le=1.0, doc="probability of a horizontal flip")
+    p_zoom: float = param(0.0, ge=0.0, le=1.0, doc="probability of a zoom: the crop is taken from a window "
+                          "1/zoom the crop's size and resized to the crop, as a camera of another focal length "
+                          "sees the scene (depth values unchanged); 0: off, and no draws")
+    zoom: tuple[float, float] = _range((0.7, 1.5), "1", "zoom factor (< 1: people smaller; the window is at most "
+                                       "the frame)", gt=0.0)
     modalities: tuple[bool, bool, bool] = param((True, True, True), doc="(rgb, thermal, depth) trained with; "
                                                 "the RGB-only ablation: (true, false, false)")
 
     def validate(self) -> None:
         for name in ("brightness_gain", "brightness_offset", "gamma", "blur_sigma_px", "thermal_low_percentile",
-                     "thermal_high_percentile", "thermal_gain", "thermal_kelvin_gain"):
+                     "thermal_high_percentile", "thermal_gain", "thermal_kelvin_gain", "zoom"):
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"{name} = {[lo, hi]}: low must not exceed high")
@@ -91,20 +96,35 @@ def _relative_gain(rng: np.random.Generator, cfg: AugmentConfig, norm: Normalisa
     return float(rng.uniform(*cfg.thermal_kelvin_gain)) if norm.thermal_channels > 1 else 1.0
 
 
+def _window(W: int, H: int, rng: np.random.Generator, cfg: AugmentConfig) -> tuple[int, int, int, int]:
+    """(x0, y0, width, height) of the frame window the crop is taken from: the crop's size, or with a zoom
+    (probability ``p_zoom``) 1/zoom of it, at most the frame."""
+    ww, wh = cfg.crop_w, cfg.crop_h
+    if cfg.p_zoom > 0 and rng.random() < cfg.p_zoom:
+        z = rng.uniform(*cfg.zoom)
+        ww, wh = min(W, max(1, round(cfg.crop_w / z))), min(H, max(1, round(cfg.crop_h / z)))
+    return int(rng.integers(0, W - ww + 1)), int(rng.integers(0, H - wh + 1)), ww, wh
+
+
+def _to_crop(img: np.ndarray, cfg: AugmentConfig, interpolation: int) -> np.ndarray:
+    if img.shape[1] == cfg.crop_w and img.shape[0] == cfg.crop_h:
+        return img
+    return cv2.resize(img, (cfg.crop_w, cfg.crop_h), interpolation=interpolation)
+
+
 def augment_frame(cache: FrameCache, i: int, rng: np.random.Generator, cfg: AugmentConfig,
                   norm: NormalisationConfig = DEFAULT_NORMALISATION):
-    """One augmented training frame: a random crop, flip, photometric jitter, thermal mis-registration and
-    normalisation jitter, modality dropout; with ``norm.thermal_channels`` 2 also a counts-per-kelvin error and
-    the relative channel's dropout. Returns (inputs dict, objects (M, 8) in crop px)."""
+    """One augmented training frame: a random crop (sometimes zoomed), flip, photometric jitter, thermal
+    mis-registration and normalisation jitter, modality dropout; with ``norm.thermal_channels`` 2 also a
+    counts-per-kelvin error and the relative channel's dropout. Returns (inputs dict, objects (M, 8) in crop px)."""
     rgb_u8, th_raw, enc, dep_m, avail = cache.frame(i)
     H, W = rgb_u8.shape[:2]
-    x0 = int(rng.integers(0, W - cfg.crop_w + 1))
-    y0 = int(rng.integers(0, H - cfg.crop_h + 1))
-    sl = (slice(y0, y0 + cfg.crop_h), slice(x0, x0 + cfg.crop_w))
-    rgb = rgb_u8[sl].astype(np.float32)
+    x0, y0, ww, wh = _window(W, H, rng, cfg)
+    sl = (slice(y0, y0 + wh), slice(x0, x0 + ww))
+    rgb = _to_crop(rgb_u8[sl], cfg, cv2.INTER_AREA).astype(np.float32)
     sx, sy = rng.integers(-cfg.thermal_shift_px, cfg.thermal_shift_px + 1, 2)
-    th = np.roll(th_raw, (int(sy), int(sx)), axis=(0, 1))[sl]
-    dep = dep_m[sl]
+    th = _to_crop(np.roll(th_raw, (int(sy), int(sx)), axis=(0, 1))[sl], cfg, cv2.INTER_LINEAR)
+    dep = _to_crop(dep_m[sl], cfg, cv2.INTER_NEAREST)  # no depth mixed across edges, NaN holes kept
     rgb = _photometric(rgb, rng, cfg)
     if rng.random() < cfg.p_depth_scale:
         dep = dep * np.float32(1.0 + rng.normal(0, cfg.depth_scale_sigma))
@@ -116,8 +136,8 @@ def augment_frame(cache: FrameCache, i: int, rng: np.random.Generator, cfg: Augm
         if norm.thermal_channels > 1 and rng.random() < cfg.p_drop_thermal_relative:
             inp["thermal"][1] = 0.0
     obj = cache.objects(i).copy()
-    obj[:, [0, 2]] -= x0
-    obj[:, [1, 3]] -= y0
+    obj[:, [0, 2]] = (obj[:, [0, 2]] - x0) * (cfg.crop_w / ww)
+    obj[:, [1, 3]] = (obj[:, [1, 3]] - y0) * (cfg.crop_h / wh)
     if rng.random() < cfg.p_flip:
         for k in ("rgb", "thermal", "depth"):
             inp[k] = np.ascontiguousarray(inp[k][:, :, ::-1])
