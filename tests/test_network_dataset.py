@@ -125,13 +125,7 @@ def test_augmentation_settings_are_config():
 def test_no_flip_no_shift_keeps_the_frame(cache):
     """With flip, shift, photometric, depth and thermal jitter switched off, a crop of the full frame is the
     un-augmented input (the augmentation is the only train/inference difference)."""
-    H, W = cache.shape
-    off = AugmentConfig(crop_w=W, crop_h=H, p_drop_rgb=0.0, p_drop_thermal=0.0, p_drop_depth=0.0,
-                        thermal_shift_px=0, brightness_gain=(1.0, 1.0), brightness_offset=(0.0, 0.0),
-                        gamma=(1.0, 1.0), p_blur=0.0, noise_sigma_max=0.0, p_depth_scale=0.0,
-                        thermal_low_percentile=(2.0, 2.0), thermal_high_percentile=(98.0, 98.0),
-                        thermal_gain=(1.0, 1.0), p_flip=0.0)
-    inp, obj = augment_frame(cache, 0, np.random.default_rng(0), off)
+    inp, obj = augment_frame(cache, 0, np.random.default_rng(0), _still(cache))
     ref = cache.network_inputs(0)
     assert np.abs(inp["rgb"] - ref["rgb"]).max() <= 1 / 255 + 1e-6  # float round trip of the jitter: 1 count
     for k in ("thermal", "depth", "modality"):
