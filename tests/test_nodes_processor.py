@@ -172,3 +172,34 @@ def test_calibration_arriving_while_the_registrar_is_rebuilt_is_not_lost(monkeyp
     assert not res.notes, res.notes
     assert "depth" in res.modalities
     assert res.boxes3d.source.tolist() == [1]  # SOURCE_DEPTH
+
+
+def test_lost_tracks_are_published_only_within_publish_lost_s():
+    """A confirmed track that misses its detection becomes LOST at once; output.publish_lost_s keeps publishing
+    it (Kalman-predicted, state LOST) while it is unseen at most that long, and never longer; a track with fewer
+    detections than publish_lost_min_hits is not kept."""
+    from dataclasses import replace
+    from tracker.common.config import from_mapping
+    from tracker.core.types import TrackState
+    from tracker.pipeline.processor import OutputConfig
+    cfg = load_node_config("config/tracker_node.yaml")
+    cfg = replace(cfg, processor=replace(cfg.processor, output=from_mapping(
+        OutputConfig, {"publish_lost_s": 0.25}, where="output")))
+    det = FixedDetector([[300, 200, 340, 300]])
+    proc = _processor(det, cfg)
+    rgb, dt = np.zeros((480, 640, 3), np.uint8), 1.0 / 15
+    for k in range(4):
+        res = proc.process(FrameInput(1.0 + k * dt, rgb))
+    assert [t.state for t in res.published_tracks()] == [TrackState.CONFIRMED]
+    det.boxes = np.zeros((0, 4))  # the person walks behind a truck
+    lost_s = cfg.processor.output.publish_lost_s
+    seen = []
+    for k in range(4, 10):
+        res = proc.process(FrameInput(1.0 + k * dt, rgb))
+        (trk,) = res.tracks
+        assert trk.state == TrackState.LOST and res.published_tracks() == []  # default: confirmed only
+        published = res.published_tracks(lost_s=lost_s)
+        assert [t.track_id for t in published] == ([trk.track_id] if trk.time_since_update <= lost_s else [])
+        seen.append(bool(published))
+        assert trk.hits == 4 and res.published_tracks(lost_s=lost_s, lost_min_hits=5) == []  # too short-lived
+    assert seen == [True, True, True, False, False, False]  # unseen 1/15, 2/15, 3/15 s <= 0.25 s < 4/15 s

@@ -64,6 +64,13 @@ class OutputConfig:
         None, doc="static T_target_frame_<RGB optical frame>, used only while TF has no path between the two "
                   "(not given: such frames are published in the RGB optical frame, with a warning)")
     publish_tentative: bool = param(False, doc="also publish tentative tracks (default: confirmed only)")
+    publish_lost_s: float = param(0.0, unit="s", ge=0.0, le=10.0,
+                                  doc="also publish lost tracks (state LOST, box and position predicted by the "
+                                      "Kalman filter: e.g. a person walking behind a parked truck) until they are "
+                                      "unseen this long; 0 = confirmed tracks only")
+    publish_lost_min_hits: int = param(1, unit="frames", ge=1,
+                                       doc="a lost track is published (publish_lost_s) only if it had at least "
+                                           "this many detections: short-lived tracks, often false ones, are not")
 
 
 @dataclass(frozen=True)
@@ -111,10 +118,13 @@ class FrameResult:
     ego: EgoResult | None = None  # the ego-motion fed to the core for this frame
     output: OutputFrame | None = None  # the frame the tracks are in (frame_id), and how it was found
 
-    def published_tracks(self, include_tentative: bool = False) -> list:
+    def published_tracks(self, include_tentative: bool = False, lost_s: float = 0.0, lost_min_hits: int = 1) -> list:
+        """Confirmed tracks, plus tentative ones (``include_tentative``) and lost ones unseen at most ``lost_s``
+        with at least ``lost_min_hits`` detections."""
         from tracker.core.types import TrackState
         ok = {TrackState.CONFIRMED} | ({TrackState.TENTATIVE} if include_tentative else set())
-        return [t for t in self.tracks if t.state in ok]
+        return [t for t in self.tracks if t.state in ok or (
+            t.state == TrackState.LOST and lost_s > 0.0 and t.time_since_update <= lost_s and t.hits >= lost_min_hits)]
 
 
 class Processor:
