@@ -5,7 +5,8 @@ bag lists for tracker-train:
     python scripts/training_data.py --out build/worlds
     tracker-train $(cat build/worlds/train.txt) --val $(cat build/worlds/val.txt) --steps 6000 --seed 1 ...
 
---jobs N renders N bags at once (one process each); the lists keep the config's order.
+--jobs N renders N bags at once (one process each); the lists keep the config's order. A world-B entry may name
+a `config:` YAML with a `sim_gl` section (e.g. config/sim_gl_wide_rig.yaml) applied to its bags.
 """
 import argparse
 from concurrent.futures import ProcessPoolExecutor
@@ -16,13 +17,15 @@ import yaml
 from tracker.data.writer import needs_render
 
 def bags(entries):
-    """(world, presets, seed, duration_s) of every bag of a list of entries."""
+    """(world, presets, seed, duration_s, config YAML or None) of every bag of a list of entries."""
     for e in entries:
+        if e.get("config") and e["world"] != "sim_gl":
+            raise SystemExit(f"config: {e['config']} is for world B (sim_gl) entries only, not {e['world']}")
         for k, p in enumerate(e["presets"]):
-            yield e["world"], str(p), int(e["seed"]) + k, float(e["duration_s"])
+            yield e["world"], str(p), int(e["seed"]) + k, float(e["duration_s"]), e.get("config")
 
 
-def render(world: str, presets: str, seed: int, duration_s: float, out: Path) -> Path:
+def render(world: str, presets: str, seed: int, duration_s: float, config: str | None, out: Path) -> Path:
     """Render one bag unless it is complete (an incomplete one a killed run left is rendered again)."""
     if world == "sim":
         from tracker.sim.simulate import bag_name, simulate
@@ -30,10 +33,11 @@ def render(world: str, presets: str, seed: int, duration_s: float, out: Path) ->
         if needs_render(path):
             simulate(presets, duration_s, seed, randomize=True, out_dir=path.parent, progress=False)
         return path
+    from tracker.sim_gl.config import load_config
     from tracker.sim_gl.simulate import bag_name, simulate
     path = out / "B" / bag_name(presets, seed)
     if needs_render(path):
-        simulate(presets, duration_s, seed, out_dir=path.parent)
+        simulate(presets, duration_s, seed, out_dir=path.parent, config=load_config(config))
     return path
 
 

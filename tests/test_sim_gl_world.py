@@ -181,3 +181,27 @@ def test_dropout_preset_silences_the_thermal_camera_for_its_outage():
     assert [t for t in thermal if t >= 7.0] and [t for t in thermal if t < 3.0]
     colour = [t for t, n in ev if n == "color"]
     assert len(colour) == len([t for t, n in timeline(GLSimConfig(), 9.0, np.random.default_rng(0)) if n == "color"])
+
+
+def test_camera_random_draws_the_rgb_lens_per_scene_and_is_off_by_default():
+    from tracker.sim_gl.config import GLCameraRandom
+    sizes, fov = (192, 144, 256, 144), (50.0, 90.0)
+    cfg = small_config(camera_random={"color_sizes_px": sizes, "color_hfov_deg": fov})
+    drawn = set()
+    for seed in range(8):
+        w = World(cfg, 0.5, seed)
+        cam = w.cameras["color"]
+        assert (cam.width, cam.height) in {(192, 144), (256, 144)} and w.cfg.color.width == cam.width
+        assert fov[0] <= w.cfg.color.hfov_deg <= fov[1]
+        assert w.render("color", 0.1).image.shape[:2] == (cam.height, cam.width)
+        drawn.add((cam.width, round(w.cfg.color.hfov_deg, 3)))
+        again = World(cfg, 0.5, seed)  # same seed: same lens
+        assert (again.cameras["color"].width, again.cfg.color.hfov_deg) == (cam.width, w.cfg.color.hfov_deg)
+        w.close(), again.close()
+    assert len({d[0] for d in drawn}) == 2 and len(drawn) == 8
+    plain = small_config()
+    w = World(plain, 0.5, 3)
+    assert w.cfg == plain  # off: the configured camera, nothing drawn
+    w.close()
+    with pytest.raises(ValueError, match="pairs"):
+        GLCameraRandom(color_sizes_px=(640, 480, 1280))

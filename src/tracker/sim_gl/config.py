@@ -5,7 +5,7 @@ Per-scene randomisation (``RandomConfig``) is always on: the seed picks the worl
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -131,6 +131,36 @@ class GLDropout:
 
 
 @dataclass(frozen=True)
+class GLCameraRandom:
+    """Per-scene draws of the RGB camera's intrinsics (off by default: every scene then has ``color``'s)."""
+
+    color_sizes_px: tuple[int, ...] = param((), unit="px", ge=16,
+                                            doc="RGB image sizes to choose from per scene, as flat width, height "
+                                                "pairs (e.g. [640, 480, 1280, 720]); empty = color.width/height")
+    color_hfov_deg: tuple[float, ...] = param((), unit="deg", gt=5, lt=170,
+                                              doc="RGB horizontal field-of-view range drawn per scene "
+                                                  "([low, high]); empty = color.hfov_deg")
+
+    def validate(self) -> None:
+        if len(self.color_sizes_px) % 2:
+            raise ValueError(f"camera_random.color_sizes_px needs width, height pairs, got {list(self.color_sizes_px)}")
+        if self.color_hfov_deg and len(self.color_hfov_deg) != 2:
+            raise ValueError(f"camera_random.color_hfov_deg needs [low, high], got {list(self.color_hfov_deg)}")
+
+    def __post_init__(self):
+        self.validate()
+
+    def draw(self, color: GLCamera, rng) -> GLCamera:
+        """``color`` with this scene's size and field of view (no random draw for what is not randomised)."""
+        if self.color_sizes_px:
+            k = int(rng.integers(len(self.color_sizes_px) // 2))
+            color = replace(color, width=self.color_sizes_px[2 * k], height=self.color_sizes_px[2 * k + 1])
+        if self.color_hfov_deg:
+            color = replace(color, hfov_deg=float(rng.uniform(*self.color_hfov_deg)))
+        return color
+
+
+@dataclass(frozen=True)
 class GLSimConfig:
     color: GLCamera = field(default_factory=GLCamera)
     thermal: GLCamera = field(default_factory=_thermal_cam)
@@ -142,6 +172,7 @@ class GLSimConfig:
     depth_sensor: GLDepth = field(default_factory=GLDepth)
     atmosphere: GLAtmosphere = field(default_factory=GLAtmosphere)
     dropout: GLDropout = field(default_factory=GLDropout)
+    camera_random: GLCameraRandom = field(default_factory=GLCameraRandom)
     start_time_s: float = param(1_700_000_000.0, unit="s", ge=0, doc="header stamp of the scene start")
     gt_margin_px: float = param(40.0, unit="px", ge=0, doc="GT includes objects this close to the view")
     near_m: float = param(0.4, unit="m", gt=0, doc="objects closer than this are not labelled")

@@ -2,6 +2,8 @@
 ground truth. Same (config, duration, seed) -> identical frames."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tracker.common.geometry import Transform
@@ -21,6 +23,7 @@ class World:
     """Everything decided by (config, duration, seed), and the renderer of its frames."""
 
     def __init__(self, cfg: GLSimConfig, duration_s: float, seed: int):
+        cfg = replace(cfg, color=cfg.camera_random.draw(cfg.color, stream(seed, "camera")))  # this scene's lens
         self.cfg, self.seed = cfg, int(seed)
         self.night = cfg.light.sun_level[1] <= 0
         self.scene = Scene(cfg, duration_s, seed, self.night)

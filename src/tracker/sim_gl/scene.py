@@ -16,7 +16,7 @@ from .people import BodyShape, pose_parts, random_body, stride_length
 from .vehicles import KIND_WEIGHTS, KINDS, vehicle_materials, vehicle_parts
 
 STREAMS = {"thermal": 1, "light": 2, "rig": 3, "static": 4, "agents": 5, "timing": 6, "color": 10,
-           "thermal_noise": 11, "depth": 12}
+           "thermal_noise": 11, "depth": 12, "camera": 13}
 PERSON_MODES = ("walk", "walk", "walk", "run", "stand", "wave", "sit", "crouch")
 GROUND_SIZE_M = 150.0
 GROUND_TILE_M = 6.0
