@@ -184,7 +184,8 @@ def test_lost_tracks_are_published_only_within_publish_lost_s():
     from tracker.pipeline.processor import OutputConfig
     cfg = load_node_config("config/tracker_node.yaml")
     cfg = replace(cfg, processor=replace(cfg.processor, output=from_mapping(
-        OutputConfig, {"publish_lost_s": 0.25}, where="output")))
+        OutputConfig, {"publish_lost_s": 0.25, "publish_lost_min_hits": 4}, where="output")))
+    out_cfg, too_short = cfg.processor.output, replace(cfg.processor.output, publish_lost_min_hits=5)
     det = FixedDetector([[300, 200, 340, 300]])
     proc = _processor(det, cfg)
     rgb, dt = np.zeros((480, 640, 3), np.uint8), 1.0 / 15
@@ -198,8 +199,8 @@ def test_lost_tracks_are_published_only_within_publish_lost_s():
         res = proc.process(FrameInput(1.0 + k * dt, rgb))
         (trk,) = res.tracks
         assert trk.state == TrackState.LOST and res.published_tracks() == []  # default: confirmed only
-        published = res.published_tracks(lost_s=lost_s)
+        published = res.published(out_cfg)  # what the node publishes with this output section
         assert [t.track_id for t in published] == ([trk.track_id] if trk.time_since_update <= lost_s else [])
         seen.append(bool(published))
-        assert trk.hits == 4 and res.published_tracks(lost_s=lost_s, lost_min_hits=5) == []  # too short-lived
+        assert trk.hits == 4 and res.published(too_short) == []  # fewer detections than publish_lost_min_hits
     assert seen == [True, True, True, False, False, False]  # unseen 1/15, 2/15, 3/15 s <= 0.25 s < 4/15 s

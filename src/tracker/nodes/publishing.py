@@ -64,8 +64,7 @@ class OutputPublisher:
         stamp = rgb_msg.header.stamp
         cam_frame = rgb_msg.header.frame_id or res.frame_id
         out_frame = res.frame_id or cam_frame
-        out_cfg = self._cfg.processor.output
-        ptracks = res.published_tracks(out_cfg.publish_tentative, out_cfg.publish_lost_s, out_cfg.publish_lost_min_hits)
+        ptracks = res.published(self._cfg.processor.output)
         p = self._pubs
         quat = res.output.quat() if res.output is not None else (0.0, 0.0, 0.0, 1.0)  # RGB optical axes in out_frame
         p["tracks"].publish(conv.tracks_3d_msg(ptracks, res.sizes, stamp, out_frame, quat))

@@ -118,6 +118,10 @@ class FrameResult:
     ego: EgoResult | None = None  # the ego-motion fed to the core for this frame
     output: OutputFrame | None = None  # the frame the tracks are in (frame_id), and how it was found
 
+    def published(self, output: OutputConfig) -> list:
+        """The tracks the node publishes under ``output`` (publish_tentative, publish_lost_s, _min_hits)."""
+        return self.published_tracks(output.publish_tentative, output.publish_lost_s, output.publish_lost_min_hits)
+
     def published_tracks(self, include_tentative: bool = False, lost_s: float = 0.0, lost_min_hits: int = 1) -> list:
         """Confirmed tracks, plus tentative ones (``include_tentative``) and lost ones unseen at most ``lost_s``
         with at least ``lost_min_hits`` detections."""
