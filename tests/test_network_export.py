@@ -77,7 +77,9 @@ def test_int8_qdq_export_for_tensorrt(exported, tmp_path):
     assert conv_outputs_quantized(q) == []
     m = json.loads(qm.read_text())
     assert m["version_hash"] == file_hash(q) and m["quantization"]["format"] == "QDQ"
-    assert m["quantization"]["float_convs"] and all("base_layer" in n for n in m["quantization"]["float_convs"])
+    floats = m["quantization"]["float_convs"]  # the stems' first convs and the heatmap head (Int8Config)
+    assert all("base_layer" in n or "heads/heatmap" in n for n in floats)
+    assert any("base_layer" in n for n in floats) and any("heads/heatmap" in n for n in floats)
     assert m["quantization"]["recipe"] == json.loads(json.dumps(dataclasses.asdict(Int8Config())))
     import onnxruntime as ort
     out = ort.InferenceSession(str(q), providers=["CPUExecutionProvider"]).run(["distance"], calib[0])[0]
@@ -156,12 +158,35 @@ def test_committed_int8_model_matches_fp32_within_its_bound(tmp_path):
     """Per class, on frames of simulated scenes in neither the training, validation nor calibration set."""
     pytest.importorskip("rosbags")
     from tracker.network.dataset import BagSpec, FrameCache
+    from tracker.network.preprocess import NormalisationConfig
     from tracker.network.quantize import INT8_PARITY_BOUND, int8_parity, int8_within_bound
     specs = [BagSpec("day,crowd", 7, 0.4), BagSpec("night", 7, 0.4)]
     cache = FrameCache.build(specs, tmp_path, 320, 256, 1, "t", progress=False)
-    frames = [{k: v[None] for k, v in cache.network_inputs(i).items()} for i in range(len(cache))]
+    norm = NormalisationConfig.from_meta(json.loads((MODELS / "embedded.json").read_text())["normalisation"])
+    frames = [{k: v[None] for k, v in cache.network_inputs(i, norm=norm).items()} for i in range(len(cache))]
     result = int8_parity(MODELS / "embedded.onnx", MODELS / "embedded_int8_qdq.onnx", frames)
     assert all(r["detections"] >= 10 for r in result.values()), result
     assert int8_within_bound(result), (result, INT8_PARITY_BOUND)
     stated = json.loads((MODELS / "embedded_int8_qdq.json").read_text())["quantization"]
     assert stated["parity_bound"] == INT8_PARITY_BOUND and int8_within_bound(stated["parity_vs_fp32"])
+
+
+def test_int8_calibration_frames_come_from_the_named_bags(exported, tmp_path, capsys):
+    """--calib-bags: the calibration / parity frames are those bags' frames (cached under --cache-dir); a path
+    that is no bag is a one-line error, exit 2."""
+    import shutil
+
+    from train_helpers import sim_bag
+    from tracker.network.export import main
+    from tracker.network.quantize import calibration_frames
+    pytest.importorskip("rosbags")
+    frames = calibration_frames("config/network.yaml", 64, 64, 3, bags=[str(sim_bag())], cache_dir=tmp_path / "c")
+    assert len(frames) == 3 and frames[0]["rgb"].shape == (1, 3, 64, 64) and frames[0]["rgb"].any()
+    assert [f["modality"].tolist() for f in frames] == [[[1.0, 1.0, 1.0]]] * 3
+    assert any((tmp_path / "c").iterdir())  # cached where asked, not under the config's data.root
+    _, path, meta = exported
+    src = tmp_path / "m.onnx"
+    shutil.copy(path, src)
+    shutil.copy(meta, src.with_suffix(".json"))
+    assert main(["--from-onnx", str(src), "--int8-qdq", "2", "--calib-bags", str(tmp_path / "nope")]) == 2
+    assert "nope" in capsys.readouterr().err and not (tmp_path / "m_int8_qdq.onnx").exists()

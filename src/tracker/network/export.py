@@ -27,6 +27,7 @@ from .model import CLASS_NAMES, INPUT_NAMES, MODALITIES, OUTPUT_NAMES, STRIDE, E
 # the int8 Q/DQ model lives in quantize.py; these names stay importable from here
 from .quantize import (INT8_PARITY_BOUND, QDQ_EXTRA_OPTIONS, QDQ_FLOAT_CONVS, Int8Config,  # noqa: F401
                        calibration_frames, int8_parity, int8_within_bound, qdq_violations, quantize_qdq, write_int8)
+from .sources import DataError
 
 log = logging.getLogger("tracker.export")
 META_FORMAT = 1
@@ -166,6 +167,10 @@ def main(argv=None) -> int:
                     help="also write <out>_int8_qdq.onnx (Q/DQ for TensorRT int8), calibrated on N validation "
                          "frames and checked against the fp32 model on N others")
     ap.add_argument("--config", default="config/network.yaml", help="for the validation bags (--int8-qdq)")
+    ap.add_argument("--calib-bags", nargs="+", metavar="BAG",
+                    help="contract bags (folders / globs) to calibrate and check --int8-qdq on, instead of the "
+                         "config's validation bags (e.g. both worlds' val bags for a two-world model)")
+    ap.add_argument("--cache-dir", help="frame cache folder for --calib-bags (default: the config's data.root/cache)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     if a.checkpoint and not a.out:
@@ -178,7 +183,13 @@ def main(argv=None) -> int:
         rc, onnx_path = _export_checkpoint(a)
         if rc:
             return rc
-    return write_int8(onnx_path, a.int8_qdq, a.config) if a.int8_qdq else 0
+    if not a.int8_qdq:
+        return 0
+    try:
+        return write_int8(onnx_path, a.int8_qdq, a.config, bags=a.calib_bags, cache_dir=a.cache_dir)
+    except DataError as e:
+        print(f"tracker-export: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -36,8 +36,11 @@ class Int8Config:
     percentile: float = param(99.999, unit="%", gt=50.0, le=100.0, doc="percentile of |x| (method percentile)")
     per_channel: bool = param(True, doc="one weight scale per output channel (TensorRT: Conv axis 0)")
     float_convs: tuple[str, ...] = param(
-        ("base_layer",), doc="Conv nodes (name substrings) left float: the first conv of each modality stem, "
-                             "whose raw normalised input loses most to symmetric int8")
+        ("base_layer", "heads/heatmap"),
+        doc="Conv nodes (name substrings) left float: the first conv of each modality stem, whose raw normalised "
+            "input loses most to symmetric int8, and the two convs of the heatmap head, which decide what is a "
+            "detection (the two-world model's vehicle peaks: missed 0.12, extra 0.13 with them int8, 0.09 / 0.09 "
+            "float; docs/network.md)")
     quantize_conv_outputs: bool = param(
         False, doc="Q/DQ on Conv outputs too; off: int8 Q/DQ only in front of each Conv (TensorRT's placement), "
                    "so the heads' outputs stay float. Quantized heatmap logits (step ~0.1) tie neighbouring cells "
@@ -218,31 +221,41 @@ def int8_within_bound(parity_result: dict, bound: dict | None = None) -> bool:
     return all(parity_result[c][k] <= v for c, b in bound.items() for k, v in b.items())
 
 
-def calibration_frames(config_path: str, width: int, height: int, n: int, norm=None) -> list[dict]:
-    """``n`` network input dicts spread evenly over the validation bags of ``config_path`` (simulated when
-    missing), i.e. over all their conditions (day, night, smoke, crossover, glare) in proportion; ``norm``: the
-    model's NormalisationConfig (default: the 1-channel default)."""
+def calibration_frames(config_path: str, width: int, height: int, n: int, norm=None, bags=None,
+                       cache_dir: str | None = None) -> list[dict]:
+    """``n`` network input dicts spread evenly over the validation frames: of the contract bags ``bags``
+    (folders / globs; cached under ``cache_dir``, default the config's data.root/cache) when given, else of the
+    validation bags of ``config_path`` (simulated when missing), i.e. over all their conditions in proportion;
+    ``norm``: the model's NormalisationConfig (default: the 1-channel default)."""
     from tracker.common.config import load_yaml
 
     from .dataset import FrameCache, bag_specs
     from .preprocess import DEFAULT_NORMALISATION
+    from .sources import node_registration, resolve_bags
     data = load_yaml(config_path)["data"]
-    cache = FrameCache.build(bag_specs(data["val"]), Path(data["root"]), width, height,
-                             int(data.get("val_stride", 1)), "val", False)
+    stride = int(data.get("val_stride", 1))
+    if bags:
+        root = Path(cache_dir) if cache_dir else Path(data["root"]) / "cache"
+        cache = FrameCache.from_sources(resolve_bags(bags), root, width, height, stride, node_registration(),
+                                        name="calibration")
+    else:
+        cache = FrameCache.build(bag_specs(data["val"]), Path(data["root"]), width, height, stride, "val", False)
     idx = np.linspace(0, len(cache) - 1, min(n, len(cache))).astype(int)
     return [{k: v[None] for k, v in cache.network_inputs(int(i), norm=norm or DEFAULT_NORMALISATION).items()}
             for i in idx]
 
 
-def write_int8(onnx_path: Path, n: int, config_path: str, cfg: Int8Config | None = None) -> int:
-    """``<onnx>_int8_qdq.onnx`` (+ .json) from ``onnx_path`` calibrated on ``n`` validation frames; 1 when a
-    class is outside INT8_PARITY_BOUND on the ``n`` validation frames between them (not used for calibration)."""
+def write_int8(onnx_path: Path, n: int, config_path: str, cfg: Int8Config | None = None, bags=None,
+               cache_dir: str | None = None) -> int:
+    """``<onnx>_int8_qdq.onnx`` (+ .json) from ``onnx_path`` calibrated on ``n`` validation frames (of ``bags``
+    when given, else of the config's validation bags); 1 when a class is outside INT8_PARITY_BOUND on the ``n``
+    validation frames between them (not used for calibration)."""
     import sys
     cfg = cfg or Int8Config()
     meta = json.loads(onnx_path.with_suffix(".json").read_text())
     from .preprocess import NormalisationConfig
     frames = calibration_frames(config_path, meta["input_width"], meta["input_height"], 2 * n,
-                                NormalisationConfig.from_meta(meta["normalisation"]))
+                                NormalisationConfig.from_meta(meta["normalisation"]), bags, cache_dir)
     calib, held = frames[0::2], frames[1::2]
     q, qm = quantize_qdq(onnx_path, onnx_path.with_name(onnx_path.stem + "_int8_qdq.onnx"), calib, cfg)
     result = int8_parity(onnx_path, q, held, cfg.peak_score)
