@@ -70,3 +70,18 @@ def test_init_from_a_checkpoint_and_onnx_is_refused(tmp_path, capsys):
     assert "initialising from ONNX weights is not supported" in capsys.readouterr().err
     assert _cli(cfg, vtmot_bag(), "--init", tmp_path / "missing.pt", "--out", tmp_path / "d") == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_augment_overrides_one_field_of_the_config_and_rejects_bad_ones(tmp_path, capsys):
+    from tracker.network.train_cli import build_run, parser
+    cfg = tiny_config_file(tmp_path, steps=2, checkpoint_every=0)
+    argv = ["--config", str(cfg), str(sim_bag()), "--out", str(tmp_path / "run")]
+    plain = build_run(parser().parse_args(argv), "")["augment"]
+    run = build_run(parser().parse_args([*argv, "--augment", "p_zoom=0.5", "--augment", "zoom=[0.8, 1.2]"]), "")
+    assert plain["p_zoom"] == 0.0 and run["augment"]["p_zoom"] == 0.5 and tuple(run["augment"]["zoom"]) == (0.8, 1.2)
+    assert {k: v for k, v in run["augment"].items() if k not in ("p_zoom", "zoom")} == \
+        {k: v for k, v in plain.items() if k not in ("p_zoom", "zoom")}
+    for bad, said in (("p_zoom", "KEY=VALUE"), ("p_zoom=2", "p_zoom"), ("no_such=1", "no_such")):
+        assert _cli(cfg, sim_bag(), "--augment", bad, "--out", tmp_path / bad) == 2
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "p_zoom=2").exists()

@@ -26,7 +26,7 @@ log = logging.getLogger("tracker.train")
 RUN_OPTIONS = ("bags", "val", "condition", "model", "fusion", "plain_conv", "thermal_channels", "steps", "seed",
                "threads", "init",
                "checkpoint_every", "eval_every", "weights_dtype", "cache_dir", "modalities", "batchnorm", "lr",
-               "ema_decay")
+               "ema_decay", "augment")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate (training.lr; e.g. lower to fine-tune)")
     ap.add_argument("--ema-decay", type=float, default=None, metavar="D",
                     help="validate and save an exponential moving average of the weights (training.ema_decay)")
+    ap.add_argument("--augment", action="append", default=None, metavar="KEY=VALUE",
+                    help="override one field of the config's augment section (repeatable; VALUE in YAML, e.g. "
+                    "p_zoom=0.5 or zoom=[0.7,1.5]); unknown keys and values out of range are rejected")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--workers", type=int, default=None, help="DataLoader worker processes (training.workers)")
     ap.add_argument("--checkpoint-every", type=int, default=None, metavar="K")
@@ -87,6 +90,21 @@ def _modalities(text: str | None) -> tuple:
     return tuple(m in mods for m in MODALITIES)
 
 
+def _augment_section(a, data: dict) -> dict:
+    """The config's augment section with the ``--augment KEY=VALUE`` overrides (values parsed as YAML)."""
+    import yaml
+    amap = dict(data.get("augment") or {})
+    for item in a.augment or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--augment {item!r}: expected KEY=VALUE, e.g. p_zoom=0.5")
+        try:
+            amap[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--augment {item!r}: VALUE is not YAML: {e}") from e
+    return amap
+
+
 def _train_config(a, data: dict) -> TrainConfig:
     tmap = dict(data.get("training", {}))
     for key in ("steps", "threads", "workers", "checkpoint_every", "eval_every", "batchnorm", "weights_dtype", "lr",
@@ -103,7 +121,7 @@ def build_run(a, argv_text: str) -> dict:
     tcfg = _train_config(a, data)
     weights = from_mapping(LossWeights, data.get("loss_weights", {}), where="loss_weights")
     flags = _modalities(a.modalities)
-    aug = augment_config(tcfg, load_augment_config(data.get("augment", {})), flags)
+    aug = augment_config(tcfg, load_augment_config(_augment_section(a, data)), flags)
     cache = from_mapping(CacheConfig, data.get("cache", {}), where="cache")
     rd = run_data(dict(section(data, "data", a.config)), a.cache_dir or cache.dir, cache.depth_storage, a.bags,
                   a.val, a.condition)
