@@ -22,7 +22,7 @@ SHOWN_FOR_USERS = ("topics",)  # sections the YAML states in full although they 
 
 #: what config/tracker_node.yaml sets differently from the code defaults (the reasons are its comments)
 NODE_SETTINGS = {
-    "tracker.classes.person.high_score": 0.35, "tracker.classes.person.new_track_score": 0.45,
+    "tracker.classes.person.high_score": 0.3, "tracker.classes.person.new_track_score": 0.35,
     "tracker.classes.vehicle.high_score": 0.35, "tracker.classes.vehicle.new_track_score": 0.45,
     "tracker.gate_position_chi2": 1000.0,
     "backend.model": "models/embedded.onnx",

@@ -48,8 +48,8 @@ def test_augment_section_takes_no_crop_or_modalities():
 def test_normalisation_defaults_are_the_shipped_models():
     import json
     shipped = json.loads((ROOT / "models" / "embedded.json").read_text())["normalisation"]
-    assert NormalisationConfig.from_meta(shipped) == NormalisationConfig()
-    written = NormalisationConfig().to_meta()
+    assert NormalisationConfig.from_meta(shipped) == NormalisationConfig(thermal_channels=2)  # + relative kelvin
+    written = NormalisationConfig(thermal_channels=2).to_meta()
     for part in ("thermal", "depth"):  # what export writes now holds everything the shipped metadata says
         assert {k: v for k, v in written[part].items() if k in shipped[part]} == shipped[part]
     other = NormalisationConfig(thermal_percentiles=(1.0, 99.0), depth_max_m=40.0, thermal_sample_step=3)

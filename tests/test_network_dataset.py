@@ -9,6 +9,7 @@ from network_helpers import FakeMetaBackend
 from tracker.network.dataset import AugmentConfig, BagSpec, ClipBatchSampler, FrameCache, augment_frame
 from tracker.network.detector import Detector
 from tracker.network.heads import lid_bin_centres
+from tracker.network.preprocess import NormalisationConfig
 from tracker.network.targets import build_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,8 +80,9 @@ def test_training_registers_as_the_shipped_node_does():
     assert node_registration() == _node_registration()
 
 
-def _detector_inputs(root, index: int):
-    """What the Detector feeds the network for RGB frame ``index`` of the bag, registered as the node does."""
+def _detector_inputs(root, index: int, norm):
+    """What the Detector feeds a network of normalisation ``norm`` for RGB frame ``index`` of the bag, registered
+    as the node does."""
     from tracker.data.reader import BagReader
     from tracker.pipeline.registration import Registrar
     reader = BagReader(SPEC.bag_path(root))
@@ -89,21 +91,24 @@ def _detector_inputs(root, index: int):
     assert s.thermal is not None and s.depth is not None
     depth_rgb = reg.depth_to_rgb(s.depth)
     thermal_rgb = reg.thermal_to_rgb(s.thermal, depth_rgb)
-    det = Detector(FakeMetaBackend(input_width=160, input_height=128))
+    det = Detector(FakeMetaBackend(input_width=160, input_height=128, normalisation=norm.to_meta()))
     return {k: v[0] for k, v in det.preprocess(s.rgb, thermal_rgb, s.thermal_encoding, depth_rgb)[0].items()}
 
 
-def test_training_inputs_are_the_detectors_inputs_of_the_same_frame(cache):
+@pytest.mark.parametrize("thermal_channels", [1, 2])
+def test_training_inputs_are_the_detectors_inputs_of_the_same_frame(cache, thermal_channels):
     """Frame 1 of the cache (bag RGB frame 2: stride 2), un-augmented, is what the Detector feeds the network
     for that bag frame registered as the node registers it: identical arrays with float32 depth storage; with
     the default millimetre storage identical except inverse depth, within the millimetre rounding."""
-    inference = _detector_inputs(cache.root, 2)
+    norm = NormalisationConfig(thermal_channels=thermal_channels)
+    inference = _detector_inputs(cache.root, 2, norm)
     exact = FrameCache.build([SPEC], cache.root, 160, 128, 2, "t", progress=False, storage="float32")
-    training = exact.network_inputs(1)
+    training = exact.network_inputs(1, norm=norm)
+    assert training["thermal"].shape[0] == thermal_channels
     for k in ("rgb", "thermal", "depth", "modality"):
         assert np.array_equal(inference[k], training[k]), k
     assert training["modality"].tolist() == [1, 1, 1] and training["depth"][1].any()
-    compact = cache.network_inputs(1)
+    compact = cache.network_inputs(1, norm=norm)
     for k in ("rgb", "thermal", "modality"):
         assert np.array_equal(inference[k], compact[k]), k
     assert np.array_equal(inference["depth"][1], compact["depth"][1])  # same valid pixels
@@ -180,8 +185,9 @@ def test_zoom_out_is_bounded_by_the_frame_and_off_draws_nothing(cache):
     assert all(np.array_equal(a[k], c[k]) for k in a)
 
 
+@pytest.mark.parametrize("thermal_channels", [1, 2])
 @pytest.mark.parametrize("encoding", ["mono16", "mono8", "8UC1", "16UC1"])
-def test_cached_frame_encodes_like_the_detector(encoding):
+def test_cached_frame_encodes_like_the_detector(encoding, thermal_channels):
     """Any thermal encoding: the cache step + cached_inputs give the Detector's arrays (an AGC 8UC1 image is
     normalised as mono8 in both, a 16UC1 one as mono16)."""
     from tracker.network.cache import ENC_CODES, cached_inputs, decode_depth_storage, storage_frame
@@ -199,8 +205,10 @@ def test_cached_frame_encodes_like_the_detector(encoding):
     rgb_l, th_l, dep_l = letterbox_images(lb, rgb, thermal, depth)
     rgb_c, th_c, enc, dep_c, avail = storage_frame(rgb_l, th_l, encoding, dep_l, 64, 64, "float32")
     assert enc == ENC_CODES["mono8" if eight else "mono16"] and th_c.dtype == np.uint16
-    training = cached_inputs(rgb_c, th_c, enc, decode_depth_storage(dep_c, "float32"), avail)
-    inference = Detector(FakeMetaBackend()).preprocess(rgb, thermal, encoding, depth)[0]
+    norm = NormalisationConfig(thermal_channels=thermal_channels)
+    training = cached_inputs(rgb_c, th_c, enc, decode_depth_storage(dep_c, "float32"), avail, norm)
+    inference = Detector(FakeMetaBackend(normalisation=norm.to_meta())).preprocess(rgb, thermal, encoding, depth)[0]
+    assert training["thermal"].shape[0] == thermal_channels
     for k in ("rgb", "thermal", "depth", "modality"):
         assert np.array_equal(inference[k][0], training[k]), k
 

@@ -31,7 +31,8 @@ def test_parameters_declared_and_nothing_built_before_configure(ctx):
 def test_the_yaml_settings_are_parameters_from_construction_and_config_file_is_read_only(ctx):
     n = TrackerNode("tracker", context=ctx)
     try:
-        assert n.get_parameter("tracker.classes.person.high_score").value == 0.35  # the YAML's, before configure
+        yaml_high = yaml.safe_load(open("config/tracker_node.yaml"))["tracker"]["classes"]["person"]["high_score"]
+        assert n.get_parameter("tracker.classes.person.high_score").value == yaml_high  # the YAML's, before configure
         assert n.get_parameter("sync.slop_s").value == 0.02  # the code default
         for name in ("config_file", "model_path", "sync.slop_s"):
             assert n.describe_parameter(name).read_only, name

@@ -3,6 +3,7 @@ does): listed with descriptors and ranges, overrides (parameter_overrides, --par
 score thresholds changed at runtime without a reset, out-of-range and read-only changes refused with a reason."""
 import numpy as np
 import pytest
+import yaml
 
 rclpy = pytest.importorskip("rclpy")
 
@@ -22,7 +23,9 @@ from tracker.pipeline.sync import SyncSet  # noqa: E402
 
 from nodes_support import FixedDetector  # noqa: E402
 
-CONFIG = "config/tracker_node.yaml"  # person: high_score 0.35, new_track_score 0.45; detector threshold 0.1
+CONFIG = "config/tracker_node.yaml"  # detector threshold 0.1; person thresholds below, both < 0.5
+#: the YAML's person high_score (the default model's; the tests check that the YAML's value is the parameter's)
+PERSON_HIGH = yaml.safe_load(open(CONFIG))["tracker"]["classes"]["person"]["high_score"]
 BOX_A, BOX_B = (100, 100, 140, 220), (400, 120, 440, 240)
 
 
@@ -101,7 +104,7 @@ def test_listing_shows_the_settings_with_their_ranges(ctx):
             == (1, 1000)
         assert not d["sync.timeout_s"].floating_point_range and "> 0.0" in d["sync.timeout_s"].additional_constraints
         values = remote.call(remote.client.get_parameters(["tracker.classes.person.high_score", "sync.slop_s"]))
-        assert [v.double_value for v in values.values] == [0.35, 0.02]  # the YAML's value, the code default
+        assert [v.double_value for v in values.values] == [PERSON_HIGH, 0.02]  # the YAML's value, the code default
     finally:
         remote.close()
 
@@ -118,7 +121,7 @@ def test_overrides_and_a_ros_params_file_win_over_the_yaml(ctx, tmp_path):
         classes = n.processor.tracker.config.classes
         assert n.cfg.sync.slop_s == 0.03 and n.sync.config.slop_s == 0.03
         assert classes["vehicle"].high_score == 0.4 and classes["person"].new_track_score == 0.7
-        assert classes["person"].high_score == 0.35  # the YAML where nothing overrides it
+        assert classes["person"].high_score == PERSON_HIGH  # the YAML where nothing overrides it
     finally:
         n.destroy_node()
 
@@ -137,7 +140,7 @@ def test_an_invalid_override_fails_configure_with_the_loaders_message(ctx, overr
 
 
 def test_a_runtime_score_threshold_change_takes_effect_without_a_reset(ctx):
-    det = ScoredDetector([BOX_A], score=0.5)  # above new_track_score 0.45 of the YAML
+    det = ScoredDetector([BOX_A], score=0.5)  # above the YAML's person new_track_score
     remote = Remote(ctx, _configured(ctx, det))
     node = remote.target
     try:
@@ -149,7 +152,7 @@ def test_a_runtime_score_threshold_change_takes_effect_without_a_reset(ctx):
         kept = _frame(node, 1.1).tracks
         assert [t.track_id for t in kept] == [1]  # the track lives on; the new box (0.5 < 0.6) spawns nothing
         assert kept[0].hits == 2
-        assert remote.set("tracker.classes.person.new_track_score", 0.45).successful
+        assert remote.set("tracker.classes.person.new_track_score", 0.45).successful  # below 0.5 again
         assert sorted(t.track_id for t in _frame(node, 1.2).tracks) == [1, 2]
     finally:
         remote.close()
@@ -173,8 +176,8 @@ def test_out_of_range_inconsistent_and_read_only_changes_are_refused_with_a_reas
     try:
         r = remote.set("tracker.classes.person.high_score", 1.5)
         assert not r.successful and "tracker.classes.person.high_score" in r.reason and "range" in r.reason
-        r = remote.set("tracker.classes.person.low_score", 0.5)  # above its high_score 0.35: the loader's check
-        assert not r.successful and "low_score (0.5) must be <= high_score (0.35)" in r.reason
+        r = remote.set("tracker.classes.person.low_score", 0.5)  # above its high_score: the loader's check
+        assert not r.successful and f"low_score (0.5) must be <= high_score ({PERSON_HIGH})" in r.reason
         r = remote.set("sync.slop_s", 0.03)
         assert not r.successful and "read-only" in r.reason
         r = remote.set("backend.detector.score_threshold", 0.2)  # this test double has no threshold
