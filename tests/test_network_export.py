@@ -190,3 +190,6 @@ def test_int8_calibration_frames_come_from_the_named_bags(exported, tmp_path, ca
     shutil.copy(meta, src.with_suffix(".json"))
     assert main(["--from-onnx", str(src), "--int8-qdq", "2", "--calib-bags", str(tmp_path / "nope")]) == 2
     assert "nope" in capsys.readouterr().err and not (tmp_path / "m_int8_qdq.onnx").exists()
+    with pytest.raises(SystemExit) as e:  # a cache folder without bags would be silently unused
+        main(["--from-onnx", str(src), "--int8-qdq", "2", "--cache-dir", str(tmp_path / "c")])
+    assert e.value.code == 2 and "--cache-dir" in capsys.readouterr().err

@@ -177,6 +177,10 @@ def main(argv=None) -> int:
         ap.error("--checkpoint needs --out")
     if a.from_onnx and not a.int8_qdq:
         ap.error("--from-onnx needs --int8-qdq N")
+    if (a.calib_bags or a.cache_dir) and not a.int8_qdq:
+        ap.error("--calib-bags / --cache-dir are for --int8-qdq N")
+    if a.cache_dir and not a.calib_bags:
+        ap.error("--cache-dir is the frame cache of --calib-bags (without them the config's data.root is used)")
     if a.from_onnx:
         onnx_path = Path(a.from_onnx)
     else:
