@@ -1,5 +1,5 @@
 """HealthMonitor: typed modality status and what /diagnostics says about a silent input."""
-from tracker.pipeline.health import ERROR, WARN, Availability, DiagnosticsConfig, HealthMonitor
+from tracker.pipeline.health import ERROR, OK, WARN, Availability, DiagnosticsConfig, HealthMonitor
 
 
 def _inputs(report):
@@ -25,3 +25,13 @@ def test_silent_rgb_is_an_error_that_says_nothing_is_published():
     assert rep["input color"].level == ERROR and "nothing is published" in rep["input color"].message
     assert rep["input thermal"].level == WARN and "left out of the synchronised sets" in rep["input thermal"].message
     assert rep["input thermal"].values["status"] == "silent"
+
+
+def test_frames_processed_without_a_slower_camera_are_counted_not_warned():
+    h = HealthMonitor(("color", "thermal", "depth"))
+    h.sync_received, h.sync_unpaired = 90, {"thermal": 63, "depth": 0}
+    sync = next(s for s in h.report(now=1.0) if s.name == "synchronizer")
+    assert sync.level == OK and sync.values["unpaired_thermal"] == "63" and sync.values["unpaired_depth"] == "0"
+    assert "63 without thermal" in sync.message and "depth" not in sync.message
+    h.sync_dropped = 30  # message_filters' policy (sync.unmatched: drop) loses frames: that is a warning
+    assert next(s for s in h.report(now=1.0) if s.name == "synchronizer").level == WARN

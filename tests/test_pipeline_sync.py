@@ -40,11 +40,45 @@ def test_arrival_order_does_not_matter_and_each_rgb_emits_once():
 
 
 def test_partner_outside_slop_drops_the_rgb_frame_like_message_filters():
-    s = make()
+    s = make(unmatched="drop")
     sets = feed(s, [("color", 1.0, 0.0), ("thermal", 1.05, 0.01), ("depth", 1.05, 0.01),
                     ("color", 1.05, 0.05)])
     assert [x.stamp for x in sets] == [1.05]
     assert s.stats.dropped == 1
+
+
+def test_partner_outside_slop_is_left_out_of_that_rgb_frame_by_default():
+    s = make()
+    sets = feed(s, [("color", 1.0, 0.0), ("thermal", 1.05, 0.01), ("depth", 1.05, 0.01),
+                    ("color", 1.05, 0.05)])
+    assert [x.stamp for x in sets] == [1.0, 1.05]
+    assert sets[0].msgs == {"color": "color@1.000"} and sets[0].unpaired == frozenset({"thermal", "depth"})
+    assert sets[0].missing == frozenset()  # not silent: they deliver, only not for this frame
+    assert set(sets[1].msgs) == set(CAMS) and sets[1].unpaired == frozenset()
+    assert s.stats.dropped == 0 and s.stats.unpaired == {"color": 0, "thermal": 1, "depth": 1}
+
+
+def test_cameras_at_other_rates_give_one_set_per_rgb_frame():
+    """RGB 30 Hz, depth 15 Hz, thermal 9 Hz (a common export-rate thermal camera): every RGB frame is emitted,
+    with depth on every 2nd and thermal on the frames it is within slop of; message_filters' policy emits only
+    the frames where all three meet."""
+    def events():
+        ev = []
+        for k in range(90):  # 3 s
+            ev.append(("color", 1.0 + k / 30, k / 30))
+            if k % 2 == 0:
+                ev.append(("depth", 1.0 + k / 30 + 0.002, k / 30))
+        ev += [("thermal", 1.0 + j / 9 + 0.004, j / 9) for j in range(27)]
+        return sorted(ev, key=lambda e: (e[2], e[0] != "color"))
+    s, strict = make(), make(unmatched="drop")
+    sets, strict_sets = feed(s, events()), feed(strict, events())
+    assert len(sets) + s.queued("color") == 90 and s.stats.dropped == 0
+    with_depth = [x for x in sets if "depth" in x.msgs]
+    with_thermal = [x for x in sets if "thermal" in x.msgs]
+    assert len(with_depth) == s.stats.received["depth"] - s.queued("depth")
+    assert abs(len(with_thermal) - 27) <= 1 and s.stats.unpaired["thermal"] == len(sets) - len(with_thermal)
+    assert all(abs(x.stamps[n] - x.stamp) <= 0.02 for x in sets for n in x.msgs)
+    assert len(strict_sets) < 20 and strict.stats.dropped > 60
 
 
 def test_queue_size_evicts_oldest_and_counts_a_drop():

@@ -273,6 +273,7 @@ class TrackerNode(LifecycleNode):
         with the calibration snapshot it was released with."""
         self.health.silent = self.sync.silent
         self.health.sync_dropped = self.sync.stats.dropped
+        self.health.sync_unpaired = {n: k for n, k in self.sync.stats.unpaired.items() if n != "color"}
         calib = self.processor.calibration.current
         released = self.gate.push(sets, self.processor.calibrated(calib), now)
         work = [Work(s, calib) for s in released]
@@ -312,6 +313,7 @@ class TrackerNode(LifecycleNode):
             return
         self.health.silent = self.sync.silent
         self.health.sync_dropped = self.sync.stats.dropped
+        self.health.sync_unpaired = {n: k for n, k in self.sync.stats.unpaired.items() if n != "color"}
         self.outputs.publish_diagnostics(self.health.report(time.monotonic()))
 
 

@@ -181,6 +181,7 @@ class HealthMonitor:
         self.silent: frozenset = frozenset()
         self.sync_dropped = 0
         self.sync_received = 0
+        self.sync_unpaired: dict[str, int] = {}  # per camera: RGB frames processed without it (no partner in slop)
         self.transforms = TransformHealth()
 
     def received(self, name: str, now: float) -> None:
@@ -240,10 +241,14 @@ class HealthMonitor:
                 "recent_problems": " | ".join(self.recent.get(n, ()))}))
         drop_frac = self.sync_dropped / max(1, self.sync_received)
         lvl = WARN if drop_frac > c.drop_fraction_warn else OK
-        out.append(Status("synchronizer", lvl, f"{self.sync_dropped} RGB frames dropped", {
+        unpaired = {n: k for n, k in sorted(self.sync_unpaired.items()) if n in self.inputs}
+        text = f"{self.sync_dropped} RGB frames dropped" + "".join(
+            f"; {k} without {n} (no {n} frame within slop)" for n, k in unpaired.items() if k)
+        out.append(Status("synchronizer", lvl, text, {
             "rgb_received": str(self.sync_received), "dropped": str(self.sync_dropped),
             "drop_fraction": f"{drop_frac:.3f}", "silent_inputs": ",".join(sorted(self.silent)),
-            "modalities": ",".join(n for n in self.inputs if modal[n].state is not Availability.SILENT)}))
+            "modalities": ",".join(n for n in self.inputs if modal[n].state is not Availability.SILENT),
+            **{f"unpaired_{n}": str(k) for n, k in unpaired.items()}}))
         p50, p99 = self.latency.p(50), self.latency.p(99)
         lvl = OK
         if len(self.latency) and p99 > c.latency_p99_error_s:

@@ -8,9 +8,12 @@ is emitted, the used messages and every older message of every queue are discard
 Two additions, both reported:
 
 * **The pivot is the RGB camera** (``pivot``, the first input): outputs are stamped with the RGB stamp, so
-  RGB frames are matched oldest first, and a pivot frame that can no longer be matched (every candidate of
-  another input is further than ``slop`` and that input has moved past it) is dropped as message_filters
-  would drop it. Dropped pivot frames are counted in ``stats.dropped``.
+  RGB frames are matched oldest first. A pivot frame for which another input has no message within ``slop``
+  once that input has moved past it is, by default (``unmatched: process``), emitted without that input: it
+  is listed in ``SyncSet.unpaired`` and counted per input in ``stats.unpaired``. Cameras at different rates
+  (RGB 30 Hz, depth 15 Hz, a 9 Hz thermal camera) then still give one output per RGB frame, the slower
+  cameras' modalities in the frames they have a partner for. ``unmatched: drop`` drops such a frame as
+  message_filters does (counted in ``stats.dropped``), so the output rate is the slowest camera's.
 * **Silent inputs.** An input that has delivered nothing for ``timeout_s`` *while RGB kept arriving* (measured
   from the first RGB frame received after its last message, on a receive clock passed in by the caller so
   that tests and replays control it) is declared *silent*: sets are then formed from the inputs that remain
@@ -44,6 +47,11 @@ class SyncConfig:
     timeout_s: float = param(0.5, unit="s", gt=0.0,
                              doc="an input silent for this long (receive clock) is left out of the sets until it "
                                  "returns")
+    unmatched: str = param("process", choices=("process", "drop"),
+                           doc="an RGB frame for which another camera has no message within slop_s (that camera "
+                               "has moved past it: other rates or dropped frames): process it without that camera "
+                               "(counted per camera as unpaired in /diagnostics) or drop it (message_filters; the "
+                               "output rate is then the slowest camera's)")
     reset_jump_s: float = param(1.0, unit="s", gt=0.0,
                                 doc="an RGB stamp this far behind the previous one resets the synchroniser "
                                     "(bag loop); smaller backward steps are rejected")
@@ -105,6 +113,7 @@ class SyncSet:
     msgs: dict
     stamps: dict
     missing: frozenset = frozenset()  # inputs that were silent when the set was formed
+    unpaired: frozenset = frozenset()  # active inputs with no message within slop of this RGB frame
 
 
 @dataclass
@@ -114,6 +123,7 @@ class SyncStats:
     dropped: int = 0  # pivot frames never emitted (no partner within slop, or evicted from a full queue)
     evicted: dict = field(default_factory=dict)  # per input: messages pushed out of a full queue
     backwards: dict = field(default_factory=dict)  # per input: messages rejected for a stamp going backwards
+    unpaired: dict = field(default_factory=dict)  # per input: RGB frames emitted without it (unmatched: process)
     resets: int = 0
 
 
@@ -137,7 +147,7 @@ class ApproximateTimeSync:
         self.config = config
         self.on_event = on_event
         self.stats = SyncStats(received={n: 0 for n in self.inputs}, evicted={n: 0 for n in self.inputs},
-                               backwards={n: 0 for n in self.inputs})
+                               backwards={n: 0 for n in self.inputs}, unpaired={n: 0 for n in self.inputs})
         self.events: deque[SyncEvent] = deque(maxlen=100)
         self._start = now
         # pivot entries: (stamp, msg, inputs silent when it arrived); other inputs: (stamp, msg)
@@ -242,53 +252,61 @@ class ApproximateTimeSync:
     # ------------------------------------------------------------------------------------------ matching
     def _try_emit(self) -> SyncSet | None:
         pq = self._queues[self.pivot]
-        slop = self.config.slop_s
-        others = [n for n in self.inputs if n != self.pivot]
         while pq:
             t0, m0, absent = pq[0]
-            chosen: dict[str, tuple[float, Any]] = {}
-            verdict = "match"
-            for n in others:
-                q = self._queues[n]
-                best = None
-                for t, m in q:
-                    if abs(t - t0) <= slop and (best is None or abs(t - t0) < abs(best[0] - t0)):
-                        best = (t, m)
-                if best is not None:
-                    chosen[n] = best
-                    continue
-                if n in self._silent or n in absent:
-                    continue  # silent inputs (now or when this RGB frame arrived) never hold a set back or drop
-                    # it; a queued match is still used
-                newest = q[-1][0] if q else self._last_stamp[n]
-                if newest is not None and newest > t0 + slop:
-                    verdict = "drop"  # this input has moved past the pivot frame: it will never match
-                else:
-                    verdict = "wait"
-                    break
+            verdict, chosen, unpaired = self._match(t0, absent)
             if verdict == "wait":
                 return None
-            if verdict == "match" and chosen:
-                stamps = [t0] + [t for t, _ in chosen.values()]
-                if max(stamps) - min(stamps) > slop:
-                    # the nearest partners are each within slop of RGB but not of each other: message_filters
-                    # would not emit this combination; wait for a better one unless inputs moved past.
-                    verdict = "drop" if all((self._queues[n][-1][0] if self._queues[n] else t0) > t0 + slop
-                                            for n in chosen) else "wait"
-                    if verdict == "wait":
-                        return None
+            pq.popleft()
             if verdict == "drop":
-                pq.popleft()
                 self.stats.dropped += 1
                 continue
-            pq.popleft()
             for n, (t, _) in chosen.items():
                 q = self._queues[n]
                 while q and q[0][0] <= t:
                     q.popleft()
+            for n in unpaired:
+                self.stats.unpaired[n] += 1
             self.stats.emitted += 1
             msgs = {self.pivot: m0, **{n: m for n, (_, m) in chosen.items()}}
             stamps = {self.pivot: t0, **{n: t for n, (t, _) in chosen.items()}}
             return SyncSet(stamp=t0, msgs=msgs, stamps=stamps,
-                           missing=frozenset(n for n in self.inputs if n not in msgs))
+                           missing=frozenset(n for n in self.inputs if n not in msgs and n not in unpaired),
+                           unpaired=frozenset(unpaired))
         return None
+
+    def _match(self, t0: float, absent: frozenset) -> tuple[str, dict, list]:
+        """("match", partners, unpaired inputs) | ("wait", ...) | ("drop", ...) for the pivot frame at ``t0``."""
+        slop = self.config.slop_s
+        chosen: dict[str, tuple[float, Any]] = {}
+        passed: list[str] = []  # inputs without a partner that have moved past the frame: it will never match
+        for n in self.inputs:
+            if n == self.pivot:
+                continue
+            q = self._queues[n]
+            best = None
+            for t, m in q:
+                if abs(t - t0) <= slop and (best is None or abs(t - t0) < abs(best[0] - t0)):
+                    best = (t, m)
+            if best is not None:
+                chosen[n] = best
+            elif n not in self._silent and n not in absent:
+                # silent inputs (now or when this RGB frame arrived) never hold a set back or drop it; a queued
+                # match is still used
+                newest = q[-1][0] if q else self._last_stamp[n]
+                if newest is None or newest <= t0 + slop:
+                    return "wait", {}, []
+                passed.append(n)
+        if chosen:
+            stamps = [t0] + [t for t, _ in chosen.values()]
+            if max(stamps) - min(stamps) > slop:
+                # the nearest partners are each within slop of RGB but not of each other: message_filters would
+                # not emit this combination; wait for a better one unless the inputs moved past (then each
+                # partner within slop of the RGB frame is used, or the frame is dropped as message_filters does)
+                if not all((self._queues[n][-1][0] if self._queues[n] else t0) > t0 + slop for n in chosen):
+                    return "wait", {}, []
+                if self.config.unmatched == "drop":
+                    return "drop", {}, []
+        if passed and self.config.unmatched == "drop":
+            return "drop", {}, []
+        return "match", chosen, passed
