@@ -59,3 +59,23 @@ def test_auto_falls_back_to_the_image_source_when_tf_has_no_odometry(bag):
     assert AUTO_ORDER == ("tf", "image")
     _, sources = _run(bag, "auto")
     assert sources[0] == "none" and sources.count("image") >= 0.8 * len(sources)
+
+
+def test_a_static_camera_at_night_gets_no_motion_from_image_noise(tmp_path):
+    """World A's night (0.4 % light, gain 6): the noise of a dark frame once made corners whose flow fitted a
+    1-2 deg rotation of a camera that does not move, and the tracker moved every box by it."""
+    import numpy as np
+
+    from tracker.pipeline.cmc import CMCConfig, ImageMotion
+    from tracker.pipeline.cmc_fit import rotation_angle
+    from tracker.sim.simulate import simulate
+    bag = simulate("night", 2.0, 0, False, tmp_path, "mcap", progress=False)
+    with BagReader(bag) as r:
+        cam = r.cameras["color"]
+        frames = [s.rgb for s in r.samples()]
+    def rotations(cfg):
+        im = ImageMotion(cfg)
+        return [float(np.degrees(rotation_angle(T.R))) for T in (im.update(f, cam) for f in frames) if T is not None]
+    fixed_floor = rotations(CMCConfig(noise_corner_factor=0.0))
+    assert fixed_floor and max(fixed_floor) > 0.5  # the failure this guards against, on this bag
+    assert all(a < 0.1 for a in rotations(CMCConfig()))

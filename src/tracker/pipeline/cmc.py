@@ -49,6 +49,8 @@ _CORNER_BLOCK, _CORNER_APERTURE = 3, 3
 #: cv2.cornerMinEigenVal of an 8-bit image with a 3x3 block and 3x3 Sobel is (g / 127.5)^2 for an RMS gradient
 #: g DN/px in the weaker direction (OpenCV scales the derivatives by 1 / (4 * block * 255) and sums 9 pixels)
 _EIG_DN_PER_PX = 127.5
+#: Immerkaer's noise operator: the difference of two Laplacians, blind to planes and edges to first order
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class CMCConfig:
                                        doc="corners whose weaker structure-tensor direction has an RMS grey "
                                            "gradient below this (over a 3x3 block) are dropped: at the image "
                                            "noise level they track the noise, not the scene")
+    noise_corner_factor: float = param(1.5, unit="x noise std", ge=0.0,
+                                       doc="the corner floor of min_corner_gradient is raised to this multiple "
+                                           "of the frame's estimated noise std (DN, Immerkaer's Laplacian "
+                                           "estimate on the scaled image): a dark, high-gain frame's noise "
+                                           "makes corners whose flow is noise (0 = fixed floor only)")
     blur_sigma_px: float = param(0.0, unit="px (scaled image)", ge=0.0, le=5.0,
                                  doc="Gaussian smoothing of the scaled grey image against sensor noise (0 = off)")
     min_corner_distance_px: float = param(8.0, unit="px (scaled image)", gt=0.0,
@@ -140,6 +147,16 @@ def box_mask(shape: tuple[int, int], boxes: np.ndarray | None, scale: tuple[floa
     return mask
 
 
+def noise_std(grey: np.ndarray) -> float:
+    """Standard deviation (DN) of the white noise of a grey image: Immerkaer's estimate (1996), the mean
+    absolute response of a Laplacian difference that cancels smooth structure, times sqrt(pi/2) / 6."""
+    h, w = grey.shape
+    if h < 3 or w < 3:
+        return 0.0
+    r = cv2.filter2D(grey.astype(np.float32), -1, _NOISE_KERNEL)[1:-1, 1:-1]
+    return float(np.sqrt(np.pi / 2.0) / 6.0 * np.abs(r).mean())
+
+
 class ImageMotion:
     """Ego-motion of the RGB camera from consecutive frames; one instance per camera stream (keeps the previous
     frame). ``last_status`` says what the last call did, ``last_mode`` how (none / rotation / rotation+translation),
@@ -199,10 +216,11 @@ class ImageMotion:
     def _corners(self, grey: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         c = self.cfg
         quality = c.quality_level
-        if c.min_corner_gradient > 0:  # the absolute floor as a fraction of this image's strongest corner
+        gradient = max(c.min_corner_gradient, c.noise_corner_factor * noise_std(grey) if c.noise_corner_factor else 0.0)
+        if gradient > 0:  # the absolute floor as a fraction of this image's strongest corner
             eig = cv2.cornerMinEigenVal(grey, _CORNER_BLOCK, _CORNER_APERTURE)
             strongest = float(eig.max()) if mask is None else float(eig[mask > 0].max(initial=0.0))
-            floor = (c.min_corner_gradient / _EIG_DN_PER_PX) ** 2
+            floor = (gradient / _EIG_DN_PER_PX) ** 2
             if strongest < floor:
                 return np.zeros((0, 2), np.float32)
             quality = min(max(quality, floor / strongest), 1.0 - 1e-6)
