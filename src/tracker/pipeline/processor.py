@@ -120,15 +120,24 @@ class FrameResult:
 
     def published(self, output: OutputConfig) -> list:
         """The tracks the node publishes under ``output`` (publish_tentative, publish_lost_s, _min_hits)."""
-        return self.published_tracks(output.publish_tentative, output.publish_lost_s, output.publish_lost_min_hits)
+        return published_tracks(self.tracks, output)
 
     def published_tracks(self, include_tentative: bool = False, lost_s: float = 0.0, lost_min_hits: int = 1) -> list:
-        """Confirmed tracks, plus tentative ones (``include_tentative``) and lost ones unseen at most ``lost_s``
-        with at least ``lost_min_hits`` detections."""
-        from tracker.core.types import TrackState
-        ok = {TrackState.CONFIRMED} | ({TrackState.TENTATIVE} if include_tentative else set())
-        return [t for t in self.tracks if t.state in ok or (
-            t.state == TrackState.LOST and lost_s > 0.0 and t.time_since_update <= lost_s and t.hits >= lost_min_hits)]
+        return select_tracks(self.tracks, include_tentative, lost_s, lost_min_hits)
+
+
+def published_tracks(tracks, output: OutputConfig) -> list:
+    """The ``tracks`` the node publishes under ``output`` (publish_tentative, publish_lost_s, _min_hits)."""
+    return select_tracks(tracks, output.publish_tentative, output.publish_lost_s, output.publish_lost_min_hits)
+
+
+def select_tracks(tracks, include_tentative: bool = False, lost_s: float = 0.0, lost_min_hits: int = 1) -> list:
+    """Confirmed tracks, plus tentative ones (``include_tentative``) and lost ones unseen at most ``lost_s``
+    with at least ``lost_min_hits`` detections."""
+    from tracker.core.types import TrackState
+    ok = {TrackState.CONFIRMED} | ({TrackState.TENTATIVE} if include_tentative else set())
+    return [t for t in tracks if t.state in ok or (
+        t.state == TrackState.LOST and lost_s > 0.0 and t.time_since_update <= lost_s and t.hits >= lost_min_hits)]
 
 
 class Processor:
