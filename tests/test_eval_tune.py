@@ -106,3 +106,25 @@ def test_cli_writes_the_table_and_rejects_settings_it_cannot_replay(bag, tmp_pat
     assert "expected KEY=VALUE" in capsys.readouterr().err
     assert tune.main([str(bag), "--set", "tracker.no_such_field=1"]) == 2
     assert "no_such_field" in capsys.readouterr().err
+
+
+def test_a_bag_set_is_rendered_passed_and_deleted_one_bag_at_a_time(tmp_path, monkeypatch, capsys):
+    from tracker.eval import evalset
+    set_yaml = tmp_path / "set.yaml"
+    set_yaml.write_text("eval_set:\n  duration_s: 1.0\n  seeds: [5]\n  worlds: [sim]\n  presets: [day]\n")
+    bags, cache = tmp_path / "bags", tmp_path / "cache"
+    args = ["--bag-set", str(set_yaml), "--bag-dir", str(bags), "--cache-dir", str(cache), "--delete-rendered"]
+    assert tune.main(args) == 0
+    first = capsys.readouterr().out
+    assert "rendering sim_day_s5" in first and "| (as in the node config) |" in first
+    assert not (bags / "sim_day_s5").exists() and len(list(cache.glob("tune_sim_day_s5_*.pkl"))) == 1
+
+    def no_render(*a, **k):
+        raise AssertionError("rendered again")
+    monkeypatch.setattr(evalset, "render", no_render)
+    assert tune.main(args) == 0  # from the cache: neither rendered nor read
+    again = capsys.readouterr().out
+    assert "rendering" not in again
+    assert first.splitlines()[-1] == again.splitlines()[-1]
+    assert tune.main(["--bag-set", str(set_yaml), "--bag-dir", str(bags), "--delete-rendered"]) == 2
+    assert "needs --cache-dir" in capsys.readouterr().err
