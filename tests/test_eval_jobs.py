@@ -5,6 +5,7 @@ import json
 import os
 import random
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +75,28 @@ def test_a_failing_worker_names_the_bag_and_its_log(two_bags, tmp_path, capsys):
                      "--out", str(tmp_path / "o2")], replayer=failing_replay) == 1
     err = capsys.readouterr().err
     assert f"bag {dead} failed" in err and "worker exited with code 3 and no result" in err
+
+
+def crash_once_replay(bag, out_bag, config_path=None, model_path=None, realtime=False, rgb_only=False):
+    """A replayer whose worker dies the first time (a native crash) and raises the second time."""
+    marker = Path(out_bag).parent / "crashed_once"
+    print(f"attempt {'2' if marker.exists() else '1'}", flush=True)
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        os._exit(139)
+    raise RuntimeError("the second attempt ran")
+
+
+def test_a_worker_that_dies_is_started_again_once(two_bags, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert cli.main([str(two_bags[0]), "--methods", "suite", "--no-progress", "--jobs", "2", "--first-domain-id",
+                     "9", "--out", str(out)], replayer=crash_once_replay) == 1
+    err = capsys.readouterr().err
+    assert "died (exit code 139" in err and "starting it again" in err
+    assert "RuntimeError: the second attempt ran" in err  # the retry's own error is what is reported
+    assert "attempt 1" in (out / "logs" / "000_short_s3.crash1.log").read_text()
+    assert "attempt 2" in (out / "logs" / "000_short_s3.log").read_text()
 
 
 def test_domain_ids_are_checked(tmp_path):

@@ -79,6 +79,9 @@ class ParallelConfig:
     log_tail_chars: int = param(4000, unit="characters", ge=0, doc="tail of a failed worker's log in the error")
     stop_timeout_s: float = param(15.0, unit="s", gt=0.0, doc="on interruption a worker gets this long after "
                                   "SIGINT to stop its replay processes, then it is killed")
+    crash_retries: int = param(1, ge=0, le=5, doc="a worker that dies without a result (a crash in native "
+                               "code, e.g. a DDS segfault) is started again on its bag this many times; an error "
+                               "the evaluation raises is not retried (it would fail again)")
 
 
 @dataclass(frozen=True)
