@@ -57,7 +57,7 @@ setup(
             "tracker-adapt = tracker.adapt.cli:main",
             "tracker-export = tracker.network.export:main",
             "tracker-eval = tracker.tools.evaluate:main",
-            "tracker-tune = tracker.eval.tune:main",
+            "tracker-tune = tracker.tools.tune:main",
             "tracker-convert = tracker.data.convert_cli:main",
             "tracker-calibrate = tracker.network.calibrate:main",
             "tracker-run = tracker.nodes.runner:main",

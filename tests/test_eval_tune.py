@@ -8,6 +8,8 @@ from tracker.common.config import load_yaml
 from tracker.core import Tracker, TrackerConfig
 from tracker.data.reader import BagReader
 from tracker.eval import tune
+from tracker.nodes.tracker_node import default_detector_factory
+from tracker.tools import tune as tune_cli
 from tracker.eval.config import load_eval_config
 from tracker.nodes.config import load_node_config, node_config_from_mapping, resolve_model_path
 from tracker.pipeline.processor import FrameInput, Processor
@@ -25,13 +27,13 @@ def bag(tmp_path_factory):
 @pytest.fixture(scope="module")
 def inputs(bag, tmp_path_factory):
     cfg = load_node_config(NODE_YAML)
-    return tune.bag_inputs(bag, cfg, load_yaml(NODE_YAML), resolve_model_path(cfg.backend.model),
-                           load_eval_config(), tmp_path_factory.mktemp("cache"))
+    model = resolve_model_path(cfg.backend.model)
+    return tune.bag_inputs(bag, cfg, load_yaml(NODE_YAML), model, load_eval_config(),
+                           lambda: default_detector_factory(cfg, model), tmp_path_factory.mktemp("cache"))
 
 
 def _node_tracks(bag):
     """{frame (1..): [(id, class, box)]} published by the node's own Processor over the bag."""
-    from tracker.nodes.tracker_node import default_detector_factory
     cfg = load_node_config(NODE_YAML)
     tc = TrackerConfig.from_mapping(cfg.tracker)
     proc = Processor(cfg.processor, default_detector_factory(cfg, resolve_model_path(cfg.backend.model)),
@@ -79,7 +81,9 @@ def test_settings_change_the_scores_and_every_combination_is_tried(inputs):
 
 def test_the_pipeline_pass_is_read_back_from_the_cache(bag, inputs, tmp_path, monkeypatch):
     cfg = load_node_config(NODE_YAML)
-    args = (bag, cfg, load_yaml(NODE_YAML), resolve_model_path(cfg.backend.model), load_eval_config(), tmp_path)
+    model = resolve_model_path(cfg.backend.model)
+    args = (bag, cfg, load_yaml(NODE_YAML), model, load_eval_config(), lambda: default_detector_factory(cfg, model),
+            tmp_path)
     first = tune.bag_inputs(*args)
     assert len(list(tmp_path.glob("tune_short_*.pkl"))) == 1
 
@@ -95,16 +99,16 @@ def test_the_pipeline_pass_is_read_back_from_the_cache(bag, inputs, tmp_path, mo
 
 def test_cli_writes_the_table_and_rejects_settings_it_cannot_replay(bag, tmp_path, capsys):
     out = tmp_path / "tune.json"
-    assert tune.main([str(bag), "--set", "tracker.min_hits=1,3", "--cache-dir", str(tmp_path),
+    assert tune_cli.main([str(bag), "--set", "tracker.min_hits=1,3", "--cache-dir", str(tmp_path),
                       "--out", str(out)]) == 0
     rows = json.loads(out.read_text())
     assert [r["changes"] for r in rows] == [{"tracker.min_hits": 1}, {"tracker.min_hits": 3}]
     assert "| min_hits=1 |" in capsys.readouterr().out
-    assert tune.main([str(bag), "--set", "sync.slop_s=0.05"]) == 2
+    assert tune_cli.main([str(bag), "--set", "sync.slop_s=0.05"]) == 2
     assert "change the pipeline's inputs" in capsys.readouterr().err
-    assert tune.main([str(bag), "--set", "tracker.min_hits"]) == 2
+    assert tune_cli.main([str(bag), "--set", "tracker.min_hits"]) == 2
     assert "expected KEY=VALUE" in capsys.readouterr().err
-    assert tune.main([str(bag), "--set", "tracker.no_such_field=1"]) == 2
+    assert tune_cli.main([str(bag), "--set", "tracker.no_such_field=1"]) == 2
     assert "no_such_field" in capsys.readouterr().err
 
 
@@ -114,7 +118,7 @@ def test_a_bag_set_is_rendered_passed_and_deleted_one_bag_at_a_time(tmp_path, mo
     set_yaml.write_text("eval_set:\n  duration_s: 1.0\n  seeds: [5]\n  worlds: [sim]\n  presets: [day]\n")
     bags, cache = tmp_path / "bags", tmp_path / "cache"
     args = ["--bag-set", str(set_yaml), "--bag-dir", str(bags), "--cache-dir", str(cache), "--delete-rendered"]
-    assert tune.main(args) == 0
+    assert tune_cli.main(args) == 0
     first = capsys.readouterr().out
     assert "rendering sim_day_s5" in first and "| (as in the node config) |" in first
     assert not (bags / "sim_day_s5").exists() and len(list(cache.glob("tune_sim_day_s5_*.pkl"))) == 1
@@ -122,9 +126,9 @@ def test_a_bag_set_is_rendered_passed_and_deleted_one_bag_at_a_time(tmp_path, mo
     def no_render(*a, **k):
         raise AssertionError("rendered again")
     monkeypatch.setattr(evalset, "render", no_render)
-    assert tune.main(args) == 0  # from the cache: neither rendered nor read
+    assert tune_cli.main(args) == 0  # from the cache: neither rendered nor read
     again = capsys.readouterr().out
     assert "rendering" not in again
     assert first.splitlines()[-1] == again.splitlines()[-1]
-    assert tune.main(["--bag-set", str(set_yaml), "--bag-dir", str(bags), "--delete-rendered"]) == 2
+    assert tune_cli.main(["--bag-set", str(set_yaml), "--bag-dir", str(bags), "--delete-rendered"]) == 2
     assert "needs --cache-dir" in capsys.readouterr().err

@@ -7,7 +7,8 @@ settings, so a sweep of tracker thresholds and match costs costs seconds per set
 replay per setting. What is not replayed: DDS, the node's approximate-time synchroniser (the bag reader pairs
 frames by header stamp within ``sync.slop_s``, as the synchroniser does in a lockstep replay) and frames a
 busy node skips in ``processing: latest`` (a lockstep replay skips none). The check of that equivalence is
-in docs/tracker-core.md ("Tuning the tracker offline")."""
+in docs/tracker-core.md ("Tuning the tracker offline"). The command line (``tracker-tune``) is
+tracker.tools.tune: it brings the node's config and detector factory, which this package does not import."""
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,7 @@ import itertools
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
@@ -80,13 +81,12 @@ def _cache_key(bag: Path, node_yaml: Mapping, model: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _run_pipeline(bag: Path, node_cfg, model: str) -> tuple:
+def _run_pipeline(bag: Path, node_cfg, make_detector: Callable[[], Any]) -> tuple:
     """One pass of the node's pipeline over ``bag``: the tracker core's input per RGB frame."""
     from tracker.data.reader import BagReader
-    from tracker.nodes.tracker_node import default_detector_factory
     from tracker.pipeline.processor import FrameInput, Processor
     tc = TrackerConfig.from_mapping(node_cfg.tracker)
-    det = default_detector_factory(node_cfg, model)
+    det = make_detector()
     proc = Processor(node_cfg.processor, det, Tracker(tc), tc.class_names)
     frames = []
     try:
@@ -110,8 +110,10 @@ def cache_path(bag: str | Path, node_yaml: Mapping, model: str, cache_dir: str |
 
 
 def bag_inputs(bag: str | Path, node_cfg, node_yaml: Mapping, model: str, eval_cfg: EvalConfig,
-               cache_dir: str | Path | None = None) -> BagInputs:
-    """The tracker inputs and the ground truth of one contract bag. With ``cache_dir`` both are kept there and
+               make_detector: Callable[[], Any], cache_dir: str | Path | None = None) -> BagInputs:
+    """The tracker inputs and the ground truth of one contract bag; ``node_cfg`` is the node's config
+    (tracker.nodes.config.NodeConfig) parsed from ``node_yaml``, ``make_detector()`` makes the node's detector for
+    ``model`` (the node's factory: tracker.tools.tune passes it). With ``cache_dir`` both are kept there and
     read back when asked again for the same bag path, model and non-tracker node settings (the bag itself is
     then not read: a rendered bag may be deleted after its pass)."""
     from tracker.eval.evaluate import origin_of
@@ -125,7 +127,7 @@ def bag_inputs(bag: str | Path, node_cfg, node_yaml: Mapping, model: str, eval_c
     gt = bagio.gt_from_bag(bag, match=eval_cfg.match)
     if not gt.has2d:
         raise TuneError(f"{bag}: no 2D ground truth (/ground_truth/tracks_2d): nothing to tune against")
-    res = BagInputs(bag.name, _run_pipeline(bag, node_cfg, model), gt, origin_of(bag).world)
+    res = BagInputs(bag.name, _run_pipeline(bag, node_cfg, make_detector), gt, origin_of(bag).world)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
@@ -217,7 +219,7 @@ def _num(res: Mapping, cls: str, key: str) -> str:
     return "–" if v is None else (f"{v:d}" if isinstance(v, int) else f"{v:.1f}")
 
 
-def _row(changes: Mapping, res: Mapping) -> list[str]:
+def row(changes: Mapping, res: Mapping) -> list[str]:
     """Setting, combined scores, then all / person HOTA per world (when the bags come from several)."""
     c = res["combined"]
     setting = ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in changes.items()) or "(as in the node config)"
@@ -232,102 +234,5 @@ def table(rows: Sequence[tuple[Mapping, Mapping]]) -> str:
     if rows and len(rows[0][1]["worlds"]) > 1:
         head += [f"{w}: {cls}" for w in sorted(rows[0][1]["worlds"]) for cls in ("HOTA", "person")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(_row(c, r)) + " |" for c, r in rows]
+    lines += ["| " + " | ".join(row(c, r)) + " |" for c, r in rows]
     return "\n".join(lines)
-
-
-def _parser():
-    import argparse
-    ap = argparse.ArgumentParser(
-        prog="tracker-tune", description="Try tracker settings on labelled contract bags without a node replay per "
-        "setting: the pipeline runs once per bag, then the tracker core is replayed per setting and scored like "
-        "tracker-eval scores /tracker/tracks_2d (docs/tracker-core.md).")
-    ap.add_argument("bags", nargs="*", help="contract bags with /ground_truth/tracks_2d")
-    ap.add_argument("--bag-set", default=None, metavar="YAML",
-                    help="tune on a rendered set instead (eval_set layout, e.g. config/tune_set.yaml): its bags "
-                         "that are not in --bag-dir yet are rendered first")
-    ap.add_argument("--bag-dir", default="build/tunebags", help="where the --bag-set bags are (default %(default)s)")
-    ap.add_argument("--delete-rendered", action="store_true",
-                    help="delete each bag --bag-set rendered once its pass is cached (needs --cache-dir)")
-    ap.add_argument("--node-config", default=None, help="node YAML (default: config/tracker_node.yaml)")
-    ap.add_argument("--model", default=None, help="model file (default: the node config's backend.model)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
-                    help="a tracker.* or output.* setting of the node YAML and the values to try (repeatable: "
-                         "every combination is tried)")
-    ap.add_argument("--eval-config", default=None, help="scoring settings (default: config/eval.yaml)")
-    ap.add_argument("--cache-dir", default=None, help="keep each bag's pipeline pass here and reuse it")
-    ap.add_argument("--out", default=None, help="write the settings and scores as JSON here")
-    return ap
-
-
-def _set_inputs(args, cfg, node_yaml: Mapping, model: str, eval_cfg: EvalConfig) -> list[BagInputs]:
-    """The bags of ``--bag-set``, one at a time: rendered unless in --bag-dir (or cached), passed, and deleted
-    again with --delete-rendered (a 10 s bag is ~0.6 GB; its cached pass ~1 MB)."""
-    import shutil
-
-    from tracker.eval.evalset import bag_name, load_eval_set, needs_render, plan, render
-    if args.delete_rendered and not args.cache_dir:
-        raise TuneError("--delete-rendered needs --cache-dir (the pass of a deleted bag is read from there)")
-    set_cfg = load_eval_set(args.bag_set)
-    jobs = plan(set_cfg, log=lambda t: print(f"tracker-tune: {t}", flush=True))
-    out = []
-    for k, job in enumerate(jobs, start=1):
-        path = Path(args.bag_dir) / bag_name(job)
-        cached = args.cache_dir and cache_path(path, node_yaml, model, args.cache_dir).is_file()
-        rendered = not cached and needs_render(path)
-        if rendered:
-            print(f"tracker-tune: rendering {path.name} ({k}/{len(jobs)})", flush=True)
-            path = render(job, set_cfg, Path(args.bag_dir))
-        print(f"tracker-tune: pipeline pass {k}/{len(jobs)}: {path}", flush=True)
-        out.append(bag_inputs(path, cfg, node_yaml, model, eval_cfg, args.cache_dir))
-        if rendered and args.delete_rendered:
-            shutil.rmtree(path, ignore_errors=True)
-    return out
-
-
-def run(args) -> list[tuple[dict, dict]]:
-    from tracker.common.config import load_yaml
-    from tracker.eval.config import load_eval_config
-    from tracker.nodes.config import default_config_path, node_config_from_mapping, resolve_model_path
-    node_path = args.node_config or default_config_path()
-    node_yaml = load_yaml(node_path) or {}
-    cfg = node_config_from_mapping(node_yaml, source=str(node_path))
-    model = str(resolve_model_path(args.model or cfg.backend.model))
-    eval_cfg = load_eval_config(args.eval_config)
-    tries = variants(node_yaml, parse_sets(args.set))
-    checked = [(c, node_config_from_mapping(d, source=f"{node_path} with {c}")) for c, d in tries]
-    inputs = []
-    for k, bag in enumerate(args.bags, start=1):
-        print(f"tracker-tune: pipeline pass {k}/{len(args.bags)}: {bag}", flush=True)
-        inputs.append(bag_inputs(bag, cfg, node_yaml, model, eval_cfg, args.cache_dir))
-    if args.bag_set:
-        inputs += _set_inputs(args, cfg, node_yaml, model, eval_cfg)
-    if not inputs:
-        raise TuneError("no bags: give BAG... or --bag-set")
-    rows = []
-    for changes, c in checked:
-        res = score(inputs, TrackerConfig.from_mapping(c.tracker), c.processor.output, eval_cfg)
-        rows.append((changes, res))
-        print("tracker-tune: " + " ".join(_row(changes, res)), flush=True)
-    return rows
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    import json
-    import sys
-    args = _parser().parse_args(argv)
-    try:
-        rows = run(args)
-    except (TuneError, ValueError, OSError) as e:
-        print(f"tracker-tune: {e}", file=sys.stderr)
-        return 2
-    print(table(rows))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps([{"changes": c, "scores": r} for c, r in rows], indent=1))
-    return 0
-
-
-if __name__ == "__main__":  # through the module, so that cached frames pickle as tracker.eval.tune classes
-    from tracker.eval.tune import main as _main
-    raise SystemExit(_main())
