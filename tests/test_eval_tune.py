@@ -77,6 +77,8 @@ def test_settings_change_the_scores_and_every_combination_is_tried(inputs):
     assert person[0] > 30.0  # three people by day on our own simulator
     assert person[2] == 0.0  # no score reaches 1.0: no track is born
     assert res[0]["bags"][inputs.name]["person"]["HOTA"] == pytest.approx(person[0])
+    assert inputs.world == "sim" and inputs.condition == "day"  # from the bag's sidecar
+    assert res[0]["conditions"] == {"sim/day": res[0]["combined"]}  # one bag: its condition is the whole
 
 
 def test_the_pipeline_pass_is_read_back_from_the_cache(bag, inputs, tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from tracker.eval.scoring import Obj, combine_sequences, score_sequence
 
 NS_PER_S = 1_000_000_000
 #: bump when the cached frame layout changes (old caches are then recomputed, not misread)
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 SUMMARY_FIELDS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
 
 
@@ -49,6 +49,7 @@ class BagInputs:
     frames: tuple  # TrackerInput per processed RGB frame, in stamp order
     gt: bagio.GroundTruth
     world: str = ""  # the renderer of the bag's sidecar (tracker.eval.evaluate.origin_of), "external" if none
+    condition: str = ""  # its condition (presets joined by '+'), as tracker-eval's report groups bags
 
 
 class TuneError(ValueError):
@@ -127,7 +128,8 @@ def bag_inputs(bag: str | Path, node_cfg, node_yaml: Mapping, model: str, eval_c
     gt = bagio.gt_from_bag(bag, match=eval_cfg.match)
     if not gt.has2d:
         raise TuneError(f"{bag}: no 2D ground truth (/ground_truth/tracks_2d): nothing to tune against")
-    res = BagInputs(bag.name, _run_pipeline(bag, node_cfg, make_detector), gt, origin_of(bag).world)
+    origin = origin_of(bag)
+    res = BagInputs(bag.name, _run_pipeline(bag, node_cfg, make_detector), gt, origin.world, origin.condition)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
@@ -156,14 +158,21 @@ def track(inputs: BagInputs, tracker_cfg: TrackerConfig, output, eval_cfg: EvalC
 
 
 def score(bags: Sequence[BagInputs], tracker_cfg: TrackerConfig, output, eval_cfg: EvalConfig) -> dict:
-    """{"combined": S, "worlds": {world: S}, "bags": {bag name: S}}, S = {class ("all", "person", ...): {HOTA,
-    DetA, AssA, MOTA, IDF1, IDSW}}, over ``bags`` combined as tracker-eval combines them (scores in %)."""
+    """{"combined": S, "worlds": {world: S}, "conditions": {"world/condition": S}, "bags": {bag name: S}},
+    S = {class ("all", "person", ...): {HOTA, DetA, AssA, MOTA, IDF1, IDSW}}, over ``bags`` combined as
+    tracker-eval combines them (scores in %)."""
     seqs = [score_sequence(b.gt.frames2d, track(b, tracker_cfg, output, eval_cfg), eval_cfg.scoring, name=b.name,
                            num_frames=b.gt.num_frames) for b in bags]
-    worlds = sorted({b.world for b in bags})
+
+    def pooled(key) -> dict:
+        groups: dict[str, list] = {}
+        for b, s in zip(bags, seqs):
+            groups.setdefault(key(b), []).append(s)
+        return {k: _flat(combine_sequences(v, eval_cfg.scoring)) for k, v in sorted(groups.items())}
+
     return {"combined": _flat(combine_sequences(seqs, eval_cfg.scoring)),
-            "worlds": {w: _flat(combine_sequences([s for b, s in zip(bags, seqs) if b.world == w], eval_cfg.scoring))
-                       for w in worlds},
+            "worlds": pooled(lambda b: b.world),
+            "conditions": pooled(lambda b: f"{b.world}/{b.condition}"),
             "bags": {b.name: _flat(s) for b, s in zip(bags, seqs)}}
 
 
