@@ -8,11 +8,11 @@ from tracker.common.config import load_yaml
 from tracker.core import Tracker, TrackerConfig
 from tracker.data.reader import BagReader
 from tracker.eval import tune
-from tracker.nodes.tracker_node import default_detector_factory
-from tracker.tools import tune as tune_cli
 from tracker.eval.config import load_eval_config
 from tracker.nodes.config import load_node_config, node_config_from_mapping, resolve_model_path
+from tracker.nodes.tracker_node import default_detector_factory
 from tracker.pipeline.processor import FrameInput, Processor
+from tracker.tools import tune as tune_cli
 
 from nodes_support import make_short_bag
 
@@ -102,7 +102,7 @@ def test_the_pipeline_pass_is_read_back_from_the_cache(bag, inputs, tmp_path, mo
 def test_cli_writes_the_table_and_rejects_settings_it_cannot_replay(bag, tmp_path, capsys):
     out = tmp_path / "tune.json"
     assert tune_cli.main([str(bag), "--set", "tracker.min_hits=1,3", "--cache-dir", str(tmp_path),
-                      "--out", str(out)]) == 0
+                          "--out", str(out)]) == 0
     rows = json.loads(out.read_text())
     assert [r["changes"] for r in rows] == [{"tracker.min_hits": 1}, {"tracker.min_hits": 3}]
     assert "| min_hits=1 |" in capsys.readouterr().out
