@@ -85,3 +85,21 @@ def test_augment_overrides_one_field_of_the_config_and_rejects_bad_ones(tmp_path
         assert _cli(cfg, sim_bag(), "--augment", bad, "--out", tmp_path / bad) == 2
         assert said in capsys.readouterr().err
     assert not (tmp_path / "p_zoom=2").exists()
+
+
+def test_node_config_sets_the_registration_of_the_run_and_resume_refuses_it(tmp_path, capsys):
+    from dataclasses import asdict
+
+    from tracker.network.sources import node_registration
+    from tracker.network.train_cli import build_run, parser
+    cfg = tiny_config_file(tmp_path, steps=2, checkpoint_every=0)
+    node = tmp_path / "node.yaml"
+    node.write_text("registration: {assumed_distance_m: 25.0}\n")
+    argv = ["--config", str(cfg), str(sim_bag()), "--out", str(tmp_path / "run")]
+    plain = build_run(parser().parse_args(argv), "")["data"]["registration"]
+    far = build_run(parser().parse_args([*argv, "--node-config", str(node)]), "")["data"]["registration"]
+    assert plain == asdict(node_registration()) and far["assumed_distance_m"] == 25.0
+    assert {k: v for k, v in far.items() if k != "assumed_distance_m"} == \
+        {k: v for k, v in plain.items() if k != "assumed_distance_m"}
+    assert _cli(cfg, "--resume", tmp_path / "run", "--node-config", node) == 2
+    assert "drop node_config" in capsys.readouterr().err

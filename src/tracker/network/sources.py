@@ -200,11 +200,16 @@ def _registered_frames(reader, width: int, height: int, stride: int, registratio
         yield rgb, th, s.thermal_encoding, dep, _objects(lb, s, ids)
 
 
-def node_registration() -> RegistrationConfig:
-    """The registration the tracker node runs: the code defaults of RegistrationConfig, which
-    config/tracker_node.yaml does not override (tests/test_network_dataset.py checks that the two agree). A
-    deployment whose node YAML changes the registration should train with the same settings."""
-    return RegistrationConfig()
+def node_registration(node_yaml: str | Path | None = None) -> RegistrationConfig:
+    """The registration a tracker node runs: the ``registration`` section of its ``node_yaml`` over the code
+    defaults, parsed as the node parses it; without one, the code defaults, which the shipped
+    config/tracker_node.yaml does not override (tests/test_network_dataset.py checks both). A deployment whose
+    node YAML changes the registration trains with the same settings (``tracker-train --node-config``)."""
+    if node_yaml is None:
+        return RegistrationConfig()
+    from tracker.common.config import from_mapping, load_yaml
+    return from_mapping(RegistrationConfig, load_yaml(node_yaml).get("registration") or {},
+                        where=f"{node_yaml}: registration")
 
 
 @dataclass(frozen=True)
@@ -239,16 +244,16 @@ class RunData:
 
 
 def run_data(data: dict, cache_dir: str = "", depth_storage: str = "uint16_mm", bags=None, val=None,
-             condition: str | None = None) -> RunData:
+             condition: str | None = None, registration: RegistrationConfig | None = None) -> RunData:
     """The data of a run: the simulator bags of the ``data`` section (config/network.yaml) or, when ``bags`` is
     given, those bags (folders / globs) and the ``val`` ones (none: no validation), labelled by ``condition``
-    or their sidecars. Strides: ``data.train_stride`` / ``data.val_stride``; frames registered as the node
-    registers them."""
+    or their sidecars. Strides: ``data.train_stride`` / ``data.val_stride``; frames registered with
+    ``registration`` (default: as the shipped node registers them)."""
     from dataclasses import asdict
     root = Path(data.get("root", "build/netdata"))
     common = {"cache_dir": Path(cache_dir) if cache_dir else root / "cache",
               "train_stride": int(data.get("train_stride", 1)), "val_stride": int(data.get("val_stride", 1)),
-              "depth_storage": depth_storage, "registration": asdict(node_registration())}
+              "depth_storage": depth_storage, "registration": asdict(registration or node_registration())}
     val_sources = tuple(resolve_bags(val, condition)) if val else None
     if bags:
         return RunData(tuple(resolve_bags(bags, condition)), val_sources or (), **common)

@@ -16,7 +16,7 @@ from tracker.common.config import ConfigError, from_mapping, load_yaml, section
 from .cache import CacheConfig
 from .losses import LossWeights
 from .model import load_model_config
-from .sources import DataError, run_data
+from .sources import DataError, node_registration, run_data
 from .spec import MODALITIES
 from .train import (TrainConfig, augment_config, describe_run, init_weights, load_augment_config, resume,
                     run_training)
@@ -26,7 +26,7 @@ log = logging.getLogger("tracker.train")
 RUN_OPTIONS = ("bags", "val", "condition", "model", "fusion", "plain_conv", "thermal_channels", "steps", "seed",
                "threads", "init",
                "checkpoint_every", "eval_every", "weights_dtype", "cache_dir", "modalities", "batchnorm", "lr",
-               "ema_decay", "augment")
+               "ema_decay", "augment", "node_config")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,6 +60,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--weights-dtype", choices=("float32", "float16"), default=None,
                     help="dtype of the weights in last.pt / best.pt (float16: half the size)")
     ap.add_argument("--cache-dir", default=None, help="frame cache folder (default: cache.dir, else data.root/cache)")
+    ap.add_argument("--node-config", default=None, metavar="YAML", help="register frames with the `registration` "
+                    "section of this tracker-node YAML, as that node will (default: the shipped node's)")
     ap.add_argument("--init", default=None, metavar="CHECKPOINT", help="start from these weights (.pt; the model "
                     "config is the checkpoint's, --thermal-channels 2 may widen its thermal input). ONNX files "
                     "cannot initialise training")
@@ -123,8 +125,9 @@ def build_run(a, argv_text: str) -> dict:
     flags = _modalities(a.modalities)
     aug = augment_config(tcfg, load_augment_config(_augment_section(a, data)), flags)
     cache = from_mapping(CacheConfig, data.get("cache", {}), where="cache")
+    reg = node_registration(a.node_config) if a.node_config else None
     rd = run_data(dict(section(data, "data", a.config)), a.cache_dir or cache.dir, cache.depth_storage, a.bags,
-                  a.val, a.condition)
+                  a.val, a.condition, reg)
     if a.bags and not rd.val:
         log.warning("no --val bags: no validation AP, best.pt is not written")
     return describe_run(mcfg, tcfg, rd, 0 if a.seed is None else a.seed, flags, weights, aug,
