@@ -103,3 +103,24 @@ def test_node_config_sets_the_registration_of_the_run_and_resume_refuses_it(tmp_
         {k: v for k, v in plain.items() if k != "assumed_distance_m"}
     assert _cli(cfg, "--resume", tmp_path / "run", "--node-config", node) == 2
     assert "drop node_config" in capsys.readouterr().err
+
+
+def test_the_exported_model_says_which_registration_it_was_trained_on(tmp_path):
+    """train (--node-config: thermal plane 25 m) -> tracker-export -> the Detector's describe() carries it, and a
+    node on the default plane is told what differs."""
+    from tracker.network.export import main as export
+    from tracker.network.factory import make_detector
+    from tracker.pipeline.registration import RegistrationConfig, registration_mismatch
+    cfg = tiny_config_file(tmp_path, steps=1, checkpoint_every=0)
+    node = tmp_path / "node.yaml"
+    node.write_text("registration: {assumed_distance_m: 25.0}\n")
+    assert _cli(cfg, sim_bag(), "--node-config", node, "--out", tmp_path / "run") == 0
+    assert export(["--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "m.onnx"),
+                   "--skip-parity"]) == 0
+    info = make_detector({"order": ["onnxruntime"], "device": "cpu", "threads": 1}, {},
+                         str(tmp_path / "m.onnx")).describe()
+    assert info.trained_registration["assumed_distance_m"] == 25.0
+    assert registration_mismatch(info.trained_registration, RegistrationConfig(assumed_distance_m=25.0)) == ""
+    said = registration_mismatch(info.trained_registration, RegistrationConfig(assumed_distance_m=8.0))
+    assert "assumed_distance_m 25.0 (trained) vs 8.0 (node)" in said and "hole_fill_px" not in said
+    assert registration_mismatch(None, RegistrationConfig()) == ""  # metadata that does not say: nothing claimed

@@ -111,3 +111,27 @@ def test_subscribed_only_while_active(ctx):
         assert n.processor is None
     finally:
         n.destroy_node()
+
+
+def test_a_model_trained_on_another_registration_is_run_but_named_in_the_log_and_diagnostics(ctx):
+    """A model whose metadata says it was trained on thermal registered 12 m beyond the node's plane (the
+    default): configure succeeds (the user may mean it), and the difference is stated."""
+    from dataclasses import asdict, replace
+
+    from tracker.pipeline.registration import RegistrationConfig
+
+    node_m = RegistrationConfig().assumed_distance_m
+
+    class FarTrained(FixedDetector):
+        def describe(self):
+            return replace(super().describe(),
+                           trained_registration={**asdict(RegistrationConfig()), "assumed_distance_m": node_m + 12})
+    same = FixedDetector([])
+    for det, said in ((FarTrained([]), True), (same, False)):
+        n = _node(ctx, "config/tracker_node.yaml", factory=lambda c, m, d=det: d)
+        try:
+            assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            text = n.health.info.get("registration_mismatch", "")
+            assert (f"assumed_distance_m {node_m + 12} (trained) vs {node_m} (node)" in text) is said, text
+        finally:
+            n.destroy_node()

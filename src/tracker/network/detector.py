@@ -63,6 +63,7 @@ class Detector:
         self.embedding_dim = int(meta["embedding_dim"])
         self.modalities = tuple(meta.get("training", {}).get("modalities") or meta["modalities"])
         self.version_hash = str(meta["version_hash"])
+        self.trained_registration = (meta.get("training") or {}).get("registration")
         try:
             self.normalisation = NormalisationConfig.from_meta(meta["normalisation"])
         except ConfigError as e:
@@ -85,7 +86,8 @@ class Detector:
         return DetectorInfo(backend=str(self.backend.name), device=str(self.backend.device), model_path=self.model_path,
                             class_names=self.class_names, input_width=self.width, input_height=self.height,
                             stride=self.stride, modalities=self.modalities, version_hash=self.version_hash,
-                            scores_calibrated=self.calibration is not None)
+                            scores_calibrated=self.calibration is not None,
+                            trained_registration=self.trained_registration)
 
     def preprocess(self, rgb, thermal, thermal_encoding, depth) -> tuple[dict, Letterbox, tuple[int, int]]:
         """Batched (1, ...) network inputs, the letterbox, and the RGB image size (w, h)."""

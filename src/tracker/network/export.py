@@ -140,7 +140,7 @@ def _export_checkpoint(a) -> tuple[int, Path | None]:
         print(f"tracker-export: cannot load checkpoint {a.checkpoint}: {e}", file=sys.stderr)
         return 2, None
     training = {k: result.get(k) for k in ("command", "seed", "modalities", "train_time_s", "train_frames",
-                                           "train_bags", "val_bags", "val_ap") if k in result}
+                                           "train_bags", "val_bags", "val_ap", "registration") if k in result}
     training["checkpoint"] = str(a.checkpoint)
     onnx_path, meta_path = export_onnx(net, a.out, training)
     log.info("wrote %s (%.2f MB) and %s", onnx_path, onnx_path.stat().st_size / 1e6, meta_path)

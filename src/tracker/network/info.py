@@ -3,7 +3,7 @@ classes are the tracker's (:func:`check_class_names`): callers read these instea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from tracker.common.config import ConfigError
 
@@ -36,6 +36,9 @@ class DetectorInfo:
     modalities: tuple[str, ...]       # modalities the model was trained with (rgb, thermal, depth)
     version_hash: str                 # first 16 hex of the model file's SHA-256 (metadata version_hash)
     scores_calibrated: bool = False   # scores are estimated precisions (metadata calibration), else raw
+    #: the registration section its training frames were registered with (metadata training.registration;
+    #: None when the metadata does not say)
+    trained_registration: Mapping[str, Any] | None = None
 
     @property
     def input_size(self) -> tuple[int, int]:

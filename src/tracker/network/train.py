@@ -237,6 +237,7 @@ def _result(s: Session) -> dict:
             "train_time_s": round(s.train_time_s, 1), "train_frames": len(s.train_cache),
             "val_frames": len(s.val_cache) if s.val_cache is not None else 0,
             "train_bags": r["data"]["train"], "val_bags": r["data"]["val"], "init": r.get("init"),
+            "registration": r["data"].get("registration"),
             "val_ap": r.get("final_val_ap", {}), "best": s.best, "world_size": s.ctx.world, "history": s.history}
 
 

@@ -32,6 +32,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from tracker.common.config import ConfigError
 from tracker.common.tf import extrinsics_from_edges, normalize_frame
 from tracker.pipeline.calibration import CalibrationGate
+from tracker.pipeline.registration import registration_mismatch
 from tracker.pipeline.health import HealthMonitor
 from tracker.network.factory import make_detector
 from tracker.pipeline.processor import Processor
@@ -124,6 +125,10 @@ class TrackerNode(LifecycleNode):
             self.health.info["backend_status"] = self._backend_status
         self.health.info.update({"backend": info.backend, "device": info.device, "model": model or "(none)",
                                  "model_meta": info.summary(), "config": str(path)})
+        mismatch = registration_mismatch(info.trained_registration, cfg.processor.registration)
+        if mismatch:
+            self.get_logger().warning(mismatch)
+            self.health.info["registration_mismatch"] = mismatch
         self.outputs = OutputPublisher(self, cfg, self.processor.class_names)
         self.runner = FrameRunner(self.processor, self.health, self.outputs, self._log,
                                   live_clock=lambda: not self.get_parameter("use_sim_time").value)

@@ -19,7 +19,7 @@ fallbacks and thresholds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Mapping
 
 import cv2
@@ -45,6 +45,22 @@ class RegistrationConfig:
     def validate(self) -> None:
         if self.max_depth_m <= self.min_depth_m:
             raise ValueError(f"max_depth_m ({self.max_depth_m} m) must exceed min_depth_m ({self.min_depth_m} m)")
+
+
+def registration_mismatch(trained: Mapping | None, running: RegistrationConfig) -> str:
+    """What differs between the registration a model was trained with (``trained``: its metadata's
+    training.registration; None: unknown) and the one the node runs, as one line; "" when nothing differs. The
+    network sees thermal as registered: a model trained on one thermal plane and run on another sees people
+    shifted by the parallax difference."""
+    if not trained:
+        return ""
+    diffs = [f"{k} {trained[k]} (trained) vs {v} (node)" for k, v in asdict(running).items()
+             if k in trained and trained[k] != v]
+    if not diffs:
+        return ""
+    return ("the model was trained on frames registered otherwise than this node registers them: " + "; ".join(diffs)
+            + ". Set registration to the trained values, or fine-tune with tracker-train --node-config on this "
+            "node's YAML")
 
 
 def _same_camera(a: CameraModel, b: CameraModel, T: Transform) -> bool:
