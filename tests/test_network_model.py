@@ -103,6 +103,43 @@ def test_losses_finite_and_backprop():
     assert net.stems["thermal"].base_layer[0].weight.grad is not None
 
 
+def _box_outputs(size, offset):
+    """Network outputs whose only cell (index 0 of a 1x1 map) predicts ``size`` / ``offset`` (output cells)."""
+    return {"size": torch.tensor(size, dtype=torch.float32).view(1, 2, 1, 1),
+            "offset": torch.tensor(offset, dtype=torch.float32).view(1, 2, 1, 1)}
+
+
+def test_giou_term_is_zero_for_the_target_box_and_scale_invariant_unlike_l1():
+    """The same relative error (10 % too wide) costs a 2-cell and a 20-cell box the same GIoU term; the L1
+    size term is 10x larger for the large box. A box off its target costs more the further off it is."""
+    from tracker.network.losses import giou_sum
+    m = torch.ones(1, 1, 1)
+
+    def giou(pred_size, pred_offset, size, offset=(0.5, 0.5)):
+        tgt = {"index": torch.zeros(1, 1, dtype=torch.long), "size": torch.tensor([[size]], dtype=torch.float32),
+               "offset": torch.tensor([[offset]], dtype=torch.float32)}
+        return float(giou_sum(_box_outputs(pred_size, pred_offset), tgt, m))
+    assert giou((2.0, 4.0), (0.5, 0.5), (2.0, 4.0)) == pytest.approx(0.0, abs=1e-6)
+    small, large = giou((2.2, 4.0), (0.5, 0.5), (2.0, 4.0)), giou((22.0, 40.0), (0.5, 0.5), (20.0, 40.0))
+    assert small > 0.05 and small == pytest.approx(large, rel=1e-4)
+    assert giou((2.0, 4.0), (1.5, 0.5), (2.0, 4.0)) > giou((2.0, 4.0), (0.9, 0.5), (2.0, 4.0)) > 0
+    assert giou((2.0, 4.0), (9.0, 9.0), (2.0, 4.0)) > 1.0  # disjoint: GIoU below 0 still has a gradient
+
+
+def test_giou_weight_zero_leaves_the_total_loss_unchanged_and_on_adds_it():
+    net = tiny_net()
+    bins = net.heads.bin_centres.numpy()
+    objs = np.array([[10, 20, 30, 60, 0, 1, 1.0, 5.0]], np.float32)
+    tgt = {k: torch.from_numpy(v[None]) for k, v in build_targets(objs, 64, 64, 2, bins).items()}
+    torch.manual_seed(0)
+    net.eval()
+    out = net(*[x[:1] for x in _inputs()])
+    off = detection_losses(out, tgt, net.heads.bin_centres, torch.tensor([0]), LossWeights())
+    on = detection_losses(out, tgt, net.heads.bin_centres, torch.tensor([0]), LossWeights(box_giou=2.0))
+    assert float(off["box_giou"]) > 0 and float(on["box_giou"]) == pytest.approx(float(off["box_giou"]))
+    assert float(on["total"]) == pytest.approx(float(off["total"]) + 2.0 * float(off["box_giou"]), rel=1e-5)
+
+
 def test_contrastive_loss_prefers_matching_identities():
     ids = torch.tensor([0, 1, 0, 1])
     frames = torch.tensor([0, 0, 1, 1])

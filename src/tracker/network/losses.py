@@ -1,4 +1,5 @@
-"""Training losses: CenterNet focal loss on heatmaps, L1 on size/offset at centres, FDTA identity contrastive
+"""Training losses: CenterNet focal loss on heatmaps, L1 on size/offset at centres (and optionally a GIoU loss of
+the box they make, which weighs a small object's box error as much as a large one's), FDTA identity contrastive
 loss over all positive pairs in the batch, depth-bin cross-entropy (+ L1 on log range of the eq.-13 estimate),
 and the diffusion noise-prediction loss of the fusion.
 
@@ -24,6 +25,8 @@ class LossWeights:
     identity: float = param(0.5, ge=0.0)
     depth: float = param(0.5, ge=0.0)
     diffusion: float = param(1.0, ge=0.0)
+    box_giou: float = param(0.0, ge=0.0, doc="GIoU loss of the box (offset + size) at each object's centre; "
+                            "scale-invariant, unlike the L1 size term, which is in output cells (0 = off)")
     temperature: float = param(0.1, gt=0.0, doc="contrastive softmax temperature")
 
 
@@ -52,6 +55,23 @@ def gather(feat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     b, c = feat.shape[:2]
     f = feat.view(b, c, -1).permute(0, 2, 1)
     return f.gather(1, index.unsqueeze(-1).expand(-1, -1, c))
+
+
+def giou_sum(out: dict, tgt: dict, m: torch.Tensor) -> torch.Tensor:
+    """Sum over objects of (1 - GIoU) between the predicted box at each object's centre cell and its target box,
+    scaled by ``m`` (B, M, 1); both boxes are in output cells relative to that cell, so the cell cancels."""
+    def corners(offset, size):
+        size = size.clamp(min=1e-3)
+        return torch.cat([offset - size / 2, offset + size / 2], dim=-1)
+    p = corners(gather(out["offset"], tgt["index"]), gather(out["size"], tgt["index"]))
+    g = corners(tgt["offset"], tgt["size"])
+    area = lambda b: (b[..., 2] - b[..., 0]).clamp(min=0) * (b[..., 3] - b[..., 1]).clamp(min=0)  # noqa: E731
+    lo, hi = torch.maximum(p[..., :2], g[..., :2]), torch.minimum(p[..., 2:], g[..., 2:])
+    inter = (hi - lo).clamp(min=0).prod(-1)
+    union = (area(p) + area(g) - inter).clamp(min=1e-6)
+    hull = (torch.maximum(p[..., 2:], g[..., 2:]) - torch.minimum(p[..., :2], g[..., :2])).prod(-1).clamp(min=1e-6)
+    giou = inter / union - (hull - union) / hull
+    return ((1.0 - giou) * m.squeeze(-1)).sum()
 
 
 def contrastive_identity_loss(emb: torch.Tensor, ids: torch.Tensor, frames: torch.Tensor,
@@ -94,6 +114,7 @@ def _sum_terms(out: dict, tgt: dict, bin_centres: torch.Tensor) -> dict:
     T = {"heatmap": focal_sum(out["heatmap"], tgt["heatmap"], weight=tgt.get("heatmap_weight"))}
     T["size"] = ((F.l1_loss(gather(out["size"], tgt["index"]), tgt["size"], reduction="none") * m).sum(), n)
     T["offset"] = ((F.l1_loss(gather(out["offset"], tgt["index"]), tgt["offset"], reduction="none") * m).sum(), n)
+    T["box_giou"] = (giou_sum(out, tgt, m), n)
     # depth: CE on the LID bin + L1 on log range of the expected depth (eq. 13), per object with a range
     dsel = (mask > 0) & (tgt["depth_bin"] >= 0)
     logits = gather(out["depth_logits"], tgt["index"])[dsel]
@@ -126,5 +147,6 @@ def detection_losses(out: dict, tgt: dict, bin_centres: torch.Tensor, clip_of: t
     L = {k: reducer.world * s / counts[i].clamp(min=1.0) for i, (k, (s, _)) in enumerate(T.items())}
     emb, key, frame = (reducer.gather(x) for x in _identity_rows(out, tgt, clip_of, reducer.frame_offset))
     L["identity"] = reducer.world * contrastive_identity_loss(emb, key, frame, w.temperature)
-    L["total"] = sum(getattr(w, k) * L[k] for k in ("heatmap", "size", "offset", "identity", "depth", "diffusion"))
+    L["total"] = sum(getattr(w, k) * L[k]
+                     for k in ("heatmap", "size", "offset", "box_giou", "identity", "depth", "diffusion"))
     return L
