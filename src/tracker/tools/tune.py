@@ -14,7 +14,7 @@ from tracker.nodes.config import default_config_path, node_config_from_mapping, 
 from tracker.nodes.tracker_node import default_detector_factory
 
 
-def _parser():
+def build_parser():
     import argparse
     ap = argparse.ArgumentParser(
         prog="tracker-tune", description="Try tracker settings on labelled contract bags without a node replay per "
@@ -64,7 +64,10 @@ def _set_inputs(args, cfg, node_yaml: Mapping, model: str, eval_cfg: EvalConfig,
     return out
 
 
-def run(args) -> list[tuple[dict, dict]]:
+def load_inputs(args):
+    """(cached tracker inputs of every bag, the node's NodeConfig, the eval config, [(changes, NodeConfig) per
+    --set variant]): the pipeline passes ``run`` scores, for tools that score them otherwise
+    (scripts/box_ceiling.py)."""
     from tracker.common.config import load_yaml
     from tracker.eval.config import load_eval_config
     node_path = args.node_config or default_config_path()
@@ -86,6 +89,11 @@ def run(args) -> list[tuple[dict, dict]]:
         inputs += _set_inputs(args, cfg, node_yaml, model, eval_cfg, make_detector)
     if not inputs:
         raise TuneError("no bags: give BAG... or --bag-set")
+    return inputs, cfg, eval_cfg, checked
+
+
+def run(args) -> list[tuple[dict, dict]]:
+    inputs, _, eval_cfg, checked = load_inputs(args)
     rows = []
     for changes, c in checked:
         res = score(inputs, TrackerConfig.from_mapping(c.tracker), c.processor.output, eval_cfg)
@@ -97,7 +105,7 @@ def run(args) -> list[tuple[dict, dict]]:
 def main(argv: Sequence[str] | None = None) -> int:
     import json
     import sys
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         rows = run(args)
     except (TuneError, ValueError, OSError) as e:
