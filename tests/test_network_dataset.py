@@ -89,12 +89,12 @@ def test_training_registers_as_a_node_yaml_with_its_own_registration_does(tmp_pa
     from tracker.network.sources import node_registration
     from tracker.nodes.config import load_node_config
     node = yaml.safe_load((ROOT / "config" / "tracker_node.yaml").read_text())
-    node["registration"] = {"assumed_distance_m": 20.0}
+    node["registration"] = {"assumed_distance_m": 35.0}
     path = tmp_path / "far.yaml"
     path.write_text(yaml.safe_dump(node))
     reg = node_registration(path)
     assert reg == load_node_config(path).processor.registration
-    assert reg.assumed_distance_m == 20.0 and reg.max_depth_m == node_registration().max_depth_m
+    assert reg.assumed_distance_m == 35.0 and reg.max_depth_m == node_registration().max_depth_m
     path.write_text(yaml.safe_dump({"registration": {"assumed_distance_m": -1.0}}))
     with pytest.raises(ConfigError, match="far.yaml: registration.assumed_distance_m"):
         node_registration(path)

@@ -55,6 +55,14 @@ def test_default_model_was_trained_on_the_bags_of_train_worlds_yaml():
     assert {b["path"].split("/")[2] for b in training["train_bags"]} == {"A", "B"}  # both worlds
 
 
+def test_default_model_was_trained_on_the_registration_the_shipped_node_runs():
+    """Thermal on the plane the node registers it on: the shipped node states no mismatch at configure."""
+    from tracker.network.sources import node_registration
+    from tracker.pipeline.registration import registration_mismatch
+    trained = _backend().meta["training"]["registration"]
+    assert trained and registration_mismatch(trained, node_registration()) == ""
+
+
 @pytest.mark.parametrize("encoding, level", [("mono16", 29000), ("mono8", 120)])
 def test_an_empty_uniform_scene_has_no_detections(encoding, level):
     from tracker.network.detector import Detector, DetectorConfig

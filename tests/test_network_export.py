@@ -77,9 +77,10 @@ def test_int8_qdq_export_for_tensorrt(exported, tmp_path):
     assert conv_outputs_quantized(q) == []
     m = json.loads(qm.read_text())
     assert m["version_hash"] == file_hash(q) and m["quantization"]["format"] == "QDQ"
-    floats = m["quantization"]["float_convs"]  # the stems' first convs and the heatmap head (Int8Config)
-    assert all("base_layer" in n or "heads/heatmap" in n for n in floats)
+    floats = m["quantization"]["float_convs"]  # the stems' first convs, fusion, neck and heads (Int8Config)
+    assert all(any(k in n for k in Int8Config().float_convs) for n in floats)
     assert any("base_layer" in n for n in floats) and any("heads/heatmap" in n for n in floats)
+    assert not any("trunk" in n for n in floats)  # the DLA trunk runs in int8
     assert m["quantization"]["recipe"] == json.loads(json.dumps(dataclasses.asdict(Int8Config())))
     import onnxruntime as ort
     out = ort.InferenceSession(str(q), providers=["CPUExecutionProvider"]).run(["distance"], calib[0])[0]
@@ -141,8 +142,13 @@ def test_committed_int8_model_is_symmetric_without_int32_dequantize():
     from tracker.network.export import qdq_violations
     q = MODELS / "embedded_int8_qdq.onnx"
     m = onnx.load(str(q))
-    ops = [n.op_type for n in m.graph.node]
-    assert ops.count("QuantizeLinear") > 50 and qdq_violations(q) == []
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    dequantized = {n.output[0] for n in m.graph.node if n.op_type == "DequantizeLinear"}
+    int8 = [n.name for n in convs if n.input[0] in dequantized]
+    float_convs = json.loads(q.with_suffix(".json").read_text())["quantization"]["float_convs"]
+    assert sorted(int8) == sorted(n.name for n in convs if n.name not in float_convs)  # int8 = all but those
+    assert any("/trunk/" in n for n in int8) and any("/rgb/level" in n for n in int8)
+    assert qdq_violations(q) == []
     meta = json.loads(q.with_suffix(".json").read_text())
     fp32 = json.loads((MODELS / "embedded.json").read_text())
     assert meta["version_hash"] == file_hash(q) and meta["quantization"]["from"] == "embedded.onnx"

@@ -31,8 +31,10 @@ from tracker.common.geometry import CameraModel, Transform
 
 @dataclass(frozen=True)
 class RegistrationConfig:
-    assumed_distance_m: float = param(8.0, unit="m", gt=0.0,
-                                      doc="distance at which thermal pixels without depth are registered")
+    assumed_distance_m: float = param(20.0, unit="m", gt=0.0,
+                                      doc="distance at which thermal pixels without depth are registered (the "
+                                          "plane the default model was trained on; most people stand beyond "
+                                          "the depth cameras' range: docs/box-quality.md)")
     use_depth_for_thermal: bool = param(False, doc="warp thermal with per-pixel registered depth when present; "
                                         "false: a cached plane at assumed_distance_m (~2.5 vs ~4 ms/frame on a "
                                         "2-core CPU; parallax ~3 px at 4 m for a 4.5 cm baseline; tracking on "
