@@ -57,19 +57,25 @@ def gather(feat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return f.gather(1, index.unsqueeze(-1).expand(-1, -1, c))
 
 
+#: GIoU: predicted sizes below this (output cells) count as this (a negative size is no box); areas are floored
+#: at GIOU_EPS so that padded object rows (size 0, mask 0) stay finite
+GIOU_MIN_SIZE = 1e-3
+GIOU_EPS = 1e-6
+
+
 def giou_sum(out: dict, tgt: dict, m: torch.Tensor) -> torch.Tensor:
     """Sum over objects of (1 - GIoU) between the predicted box at each object's centre cell and its target box,
     scaled by ``m`` (B, M, 1); both boxes are in output cells relative to that cell, so the cell cancels."""
     def corners(offset, size):
-        size = size.clamp(min=1e-3)
+        size = size.clamp(min=GIOU_MIN_SIZE)
         return torch.cat([offset - size / 2, offset + size / 2], dim=-1)
     p = corners(gather(out["offset"], tgt["index"]), gather(out["size"], tgt["index"]))
     g = corners(tgt["offset"], tgt["size"])
     area = lambda b: (b[..., 2] - b[..., 0]).clamp(min=0) * (b[..., 3] - b[..., 1]).clamp(min=0)  # noqa: E731
     lo, hi = torch.maximum(p[..., :2], g[..., :2]), torch.minimum(p[..., 2:], g[..., 2:])
     inter = (hi - lo).clamp(min=0).prod(-1)
-    union = (area(p) + area(g) - inter).clamp(min=1e-6)
-    hull = (torch.maximum(p[..., 2:], g[..., 2:]) - torch.minimum(p[..., :2], g[..., :2])).prod(-1).clamp(min=1e-6)
+    union = (area(p) + area(g) - inter).clamp(min=GIOU_EPS)
+    hull = (torch.maximum(p[..., 2:], g[..., 2:]) - torch.minimum(p[..., :2], g[..., :2])).prod(-1).clamp(min=GIOU_EPS)
     giou = inter / union - (hull - union) / hull
     return ((1.0 - giou) * m.squeeze(-1)).sum()
 

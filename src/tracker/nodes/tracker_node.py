@@ -32,10 +32,10 @@ from sensor_msgs.msg import CameraInfo, Image
 from tracker.common.config import ConfigError
 from tracker.common.tf import extrinsics_from_edges, normalize_frame
 from tracker.pipeline.calibration import CalibrationGate
-from tracker.pipeline.registration import registration_mismatch
 from tracker.pipeline.health import HealthMonitor
 from tracker.network.factory import make_detector
 from tracker.pipeline.processor import Processor
+from tracker.pipeline.registration import registration_mismatch
 from tracker.pipeline.sync import ApproximateTimeSync, SyncEvent, SyncEventKind
 
 from . import conversions as conv
